@@ -1,0 +1,209 @@
+"""The batch-job and result contract (see ARCHITECTURE.md).
+
+A job is one program plus its I/O tests; a result is the verdict with per-test details.
+Both round-trip through plain JSON dicts so they travel in JSONL files, over Ray and
+between processes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from .errors import JobError
+from .verdicts import Verdict
+
+DEFAULT_TIME_LIMIT_S = 5.0
+DEFAULT_MEMORY_LIMIT_MB = 512
+#: Largest accepted program source, in bytes (a 10 MB "program" is rejected with a clear error).
+MAX_CODE_BYTES = 1_000_000
+
+_JOB_KEYS = {
+    "id", "language", "code", "completion", "tests", "compare", "time_limit_s",
+    "memory_limit_mb", "mode", "metadata",
+}
+_MODES = ("stdio", "exit_code")
+
+
+@dataclass(frozen=True)
+class TestCase:
+    input: str
+    output: str = ""
+
+
+@dataclass
+class Job:
+    """One program to judge.
+
+    Give either ``code`` (the program) or ``completion`` (a model's raw answer, from
+    which the program is extracted; ``no_code`` when it holds none).
+
+    ``mode="stdio"`` (default) judges stdout against each test's expected output;
+    ``mode="exit_code"`` judges by exit status alone (MultiPL-E style: the tests are
+    inside the program), running it once with the tests' inputs or empty stdin.
+    """
+
+    id: str
+    language: str
+    tests: list[TestCase]
+    code: str | None = None
+    completion: str | None = None
+    compare: str = "lines"
+    time_limit_s: float = DEFAULT_TIME_LIMIT_S
+    memory_limit_mb: int = DEFAULT_MEMORY_LIMIT_MB
+    mode: str = "stdio"
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.code is None and self.completion is None:
+            raise JobError(f"job {self.id!r} has neither 'code' nor 'completion': give the program in 'code'.")
+        if self.mode not in _MODES:
+            raise JobError(f"job {self.id!r}: mode {self.mode!r} is unknown; use one of {', '.join(_MODES)}.")
+        if not (0 < float(self.time_limit_s) <= 600):
+            raise JobError(f"job {self.id!r}: time_limit_s={self.time_limit_s!r} must be in (0, 600] seconds.")
+        if not (16 <= int(self.memory_limit_mb) <= 65536):
+            raise JobError(f"job {self.id!r}: memory_limit_mb={self.memory_limit_mb!r} must be in [16, 65536].")
+        source = self.code if self.code is not None else self.completion
+        if len(source.encode("utf-8", "surrogatepass")) > MAX_CODE_BYTES:
+            raise JobError(
+                f"job {self.id!r}: the program is {len(source.encode('utf-8', 'surrogatepass'))} bytes, over the "
+                f"{MAX_CODE_BYTES}-byte limit; send the source program, not data or a binary."
+            )
+        if self.mode == "stdio" and not self.tests:
+            raise JobError(f"job {self.id!r} has no tests: give at least one {{'input', 'output'}} pair.")
+
+    @classmethod
+    def from_dict(cls, data: Any, *, default_id: str | None = None) -> "Job":
+        """Build a job from a JSON object, with one clear error for anything malformed."""
+        if not isinstance(data, dict):
+            raise JobError(f"a job must be a JSON object, got {type(data).__name__}.")
+        unknown = set(data) - _JOB_KEYS
+        if unknown:
+            raise JobError(
+                f"job {data.get('id', default_id)!r} has unknown key(s) {sorted(unknown)}; "
+                f"valid keys are {sorted(_JOB_KEYS)}."
+            )
+        job_id = data.get("id", default_id)
+        if job_id is None:
+            raise JobError("job has no 'id': give every job a unique id.")
+        job_id = str(job_id)
+        language = data.get("language")
+        if not isinstance(language, str) or not language:
+            raise JobError(f"job {job_id!r} has no 'language': name one, e.g. \"lua\" (see `agnostics languages`).")
+        for key in ("code", "completion"):
+            if key in data and data[key] is not None and not isinstance(data[key], str):
+                raise JobError(f"job {job_id!r}: '{key}' must be a string.")
+        raw_tests = data.get("tests", [])
+        if not isinstance(raw_tests, list):
+            raise JobError(f"job {job_id!r}: 'tests' must be a list of {{'input', 'output'}} objects.")
+        tests = []
+        for i, t in enumerate(raw_tests):
+            if not isinstance(t, dict) or not isinstance(t.get("input", ""), str) or not isinstance(t.get("output", ""), str):
+                raise JobError(f"job {job_id!r}: test {i} must be an object with string 'input' and 'output'.")
+            tests.append(TestCase(input=t.get("input", ""), output=t.get("output", "")))
+        kwargs: dict[str, Any] = {}
+        for key, conv in (("compare", str), ("time_limit_s", float), ("memory_limit_mb", int), ("mode", str)):
+            if data.get(key) is not None:
+                try:
+                    kwargs[key] = conv(data[key])
+                except (TypeError, ValueError):
+                    raise JobError(f"job {job_id!r}: '{key}'={data[key]!r} is not a valid {conv.__name__}.") from None
+        metadata = data.get("metadata") or {}
+        if not isinstance(metadata, dict):
+            raise JobError(f"job {job_id!r}: 'metadata' must be an object.")
+        return cls(
+            id=job_id, language=language, tests=tests, code=data.get("code"),
+            completion=data.get("completion"), metadata=metadata, **kwargs,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class TestResult:
+    """The outcome of running the program on one test."""
+
+    verdict: Verdict
+    time_s: float = 0.0
+    exit_code: int | None = None
+    signal: int | None = None
+    stdout: str = ""
+    stderr: str = ""
+    detail: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["verdict"] = self.verdict.value
+        return d
+
+
+@dataclass
+class CompileResult:
+    """The outcome of the (single) compile step; ``skipped`` for interpreted languages."""
+
+    status: str  # "ok" | "skipped" | "error" | "timeout" | "sandbox_error"
+    time_s: float = 0.0
+    exit_code: int | None = None
+    stdout: str = ""
+    stderr: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class Result:
+    """The verdict on one job."""
+
+    id: str
+    verdict: Verdict
+    passed: int = 0
+    total: int = 0
+    language: str | None = None
+    compile: CompileResult | None = None
+    tests: list[TestResult] = field(default_factory=list)
+    error: str | None = None
+    code: str | None = None
+    time_s: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return self.verdict is Verdict.PASS
+
+    def to_dict(self, *, include_code: bool = False) -> dict[str, Any]:
+        d: dict[str, Any] = {
+            "id": self.id,
+            "verdict": self.verdict.value,
+            "passed": self.passed,
+            "total": self.total,
+            "language": self.language,
+            "compile": self.compile.to_dict() if self.compile else None,
+            "tests": [t.to_dict() for t in self.tests],
+            "time_s": round(self.time_s, 4),
+        }
+        if self.error:
+            d["error"] = self.error
+        if include_code:
+            d["code"] = self.code
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "Result":
+        comp = d.get("compile")
+        return cls(
+            id=str(d["id"]),
+            verdict=Verdict(d["verdict"]),
+            passed=int(d.get("passed", 0)),
+            total=int(d.get("total", 0)),
+            language=d.get("language"),
+            compile=CompileResult(**comp) if comp else None,
+            tests=[TestResult(**{**t, "verdict": Verdict(t["verdict"])}) for t in d.get("tests", [])],
+            error=d.get("error"),
+            code=d.get("code"),
+            time_s=float(d.get("time_s", 0.0)),
+        )
+
+    @classmethod
+    def failure(cls, job_id: str, verdict: Verdict, error: str, *, language: str | None = None, total: int = 0) -> "Result":
+        return cls(id=job_id, verdict=verdict, error=error, language=language, total=total)

@@ -1,0 +1,311 @@
+"""Languages as data: ``runners/<language>.yaml`` parsed into frozen dataclasses.
+
+Every runner file is checked on load; an unknown or missing key is an error naming
+the file, the key and the fix. Adding a language never needs a Python change.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import shlex
+import shutil
+import subprocess
+from dataclasses import dataclass, field, fields
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import jinja2
+import yaml
+
+from .errors import RunnerError, ToolchainMissingError, UnknownLanguageError
+from .verdicts import Verdict
+
+#: Environment variable naming extra folders of runner YAML files (``os.pathsep``-separated).
+RUNNERS_PATH_ENV = "AGNOSTICS_RUNNERS_PATH"
+
+_jinja = jinja2.Environment(undefined=jinja2.StrictUndefined, autoescape=False, keep_trailing_newline=False)
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Per-language adjustments to a job's limits."""
+
+    time_factor: float = 1.0          # multiply the job's CPU time limit (slow runtimes)
+    extra_time_s: float = 0.0         # add to it (start-up cost paid on every test)
+    extra_memory_mb: int = 0          # add to the job's memory limit (runtime overhead)
+    compile_time_s: float = 30.0      # CPU time for the compile step
+    compile_memory_mb: int = 2048     # memory for the compile step
+    processes: int = 64               # processes + threads inside the jail (cgroup pids)
+    open_files: int = 256
+    file_size_mb: int = 64
+    stack_mb: int = 256
+    rlimit_as: bool = True            # False for runtimes that reserve huge virtual memory
+
+
+@dataclass(frozen=True)
+class SelfTest:
+    """A small program with its tests and the verdict it must get."""
+
+    name: str
+    code: str
+    expect: Verdict
+    tests: tuple[tuple[str, str], ...] = ()
+    compare: str = "lines"
+    time_limit_s: float = 2.0
+
+
+@dataclass(frozen=True)
+class Runner:
+    """How to compile and run programs of one language inside the sandbox."""
+
+    name: str
+    display_name: str
+    source_file: str
+    run: str
+    version: str
+    executables: tuple[str, ...]
+    aliases: tuple[str, ...] = ()
+    fence_tags: tuple[str, ...] = ()
+    compile: str | None = None
+    packages: tuple[str, ...] = ()
+    prompt_hint: str = ""
+    env: tuple[tuple[str, str], ...] = ()
+    mounts: tuple[str, ...] = ()
+    limits: Limits = field(default_factory=Limits)
+    selftests: tuple[SelfTest, ...] = ()
+    path: str = ""
+
+    # ---- templating -------------------------------------------------------------------
+    def _context(self) -> dict[str, str]:
+        stem = Path(self.source_file).stem
+        return {"source": self.source_file, "stem": stem, "workdir": "/work", "binary": "/work/main"}
+
+    def compile_argv(self) -> list[str] | None:
+        if not self.compile:
+            return None
+        return shlex.split(_jinja.from_string(self.compile).render(**self._context()))
+
+    def run_argv(self) -> list[str]:
+        return shlex.split(_jinja.from_string(self.run).render(**self._context()))
+
+    @property
+    def compiled(self) -> bool:
+        return self.compile is not None
+
+    # ---- toolchain ----------------------------------------------------------------------
+    def missing_executables(self) -> list[str]:
+        return [exe for exe in self.executables if _which(exe) is None]
+
+    @property
+    def installed(self) -> bool:
+        return not self.missing_executables()
+
+    def require_installed(self) -> None:
+        missing = self.missing_executables()
+        if missing:
+            pkgs = " ".join(self.packages) or "its toolchain"
+            raise ToolchainMissingError(
+                f"{self.display_name} toolchain not found ({', '.join(missing)} missing); "
+                f"install it with `apt-get install {pkgs}` (or `agnostics languages install {self.name}`)."
+            )
+
+    def detect_version(self) -> str | None:
+        if not self.installed:
+            return None
+        try:
+            out = subprocess.run(shlex.split(self.version), capture_output=True, text=True, timeout=20)
+        except (OSError, subprocess.TimeoutExpired):
+            return None
+        text = (out.stdout or out.stderr).strip()
+        return text.splitlines()[0].strip() if text else None
+
+    def host_mounts(self) -> list[str]:
+        """Read-only mounts this language needs beyond the sandbox's base set (existing ones only)."""
+        return [m for m in self.mounts if os.path.exists(m)]
+
+
+@functools.lru_cache(maxsize=None)
+def _which(exe: str) -> str | None:
+    if os.path.isabs(exe):
+        return exe if os.access(exe, os.X_OK) else None
+    return shutil.which(exe, path=os.environ.get("PATH", "") + os.pathsep + "/usr/local/bin:/usr/bin:/bin")
+
+
+# ---- parsing -----------------------------------------------------------------------------
+_REQUIRED = ("name", "source_file", "run", "version", "executables")
+_TOP_KEYS = {f.name for f in fields(Runner)} - {"path", "selftests"} | {"selftest"}
+_LIMIT_KEYS = {f.name for f in fields(Limits)}
+_SELFTEST_KEYS = {"name", "code", "expect", "tests", "compare", "time_limit_s"}
+
+
+def _as_tuple(value: Any, key: str, where: str) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        return (value,)
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return tuple(value)
+    raise RunnerError(f"{where}: '{key}' must be a string or a list of strings.")
+
+
+def parse_runner(data: Any, where: str) -> Runner:
+    """Validate one runner mapping (from YAML) and build its :class:`Runner`."""
+    if not isinstance(data, dict):
+        raise RunnerError(f"{where}: a runner file must be a YAML mapping (name, source_file, run, ...).")
+    unknown = set(data) - _TOP_KEYS
+    if unknown:
+        raise RunnerError(f"{where}: unknown key {sorted(unknown)[0]!r}; valid keys are {', '.join(sorted(_TOP_KEYS))}.")
+    for key in _REQUIRED:
+        if not data.get(key):
+            raise RunnerError(f"{where}: required key {key!r} is missing or empty.")
+    for key in ("name", "source_file", "run", "version"):
+        if not isinstance(data[key], str):
+            raise RunnerError(f"{where}: {key!r} must be a string.")
+    if data.get("compile") is not None and not isinstance(data["compile"], str):
+        raise RunnerError(f"{where}: 'compile' must be a command string (or absent for interpreted languages).")
+    for key in ("run", "compile"):
+        if data.get(key):
+            try:
+                _jinja.from_string(data[key]).render(source="x", stem="x", workdir="/work", binary="/work/main")
+            except jinja2.TemplateError as exc:
+                raise RunnerError(f"{where}: the {key!r} template does not render ({exc}); "
+                                  "it may use {{ source }}, {{ stem }}, {{ workdir }} and {{ binary }}.") from None
+    raw_limits = data.get("limits") or {}
+    if not isinstance(raw_limits, dict):
+        raise RunnerError(f"{where}: 'limits' must be a mapping.")
+    bad = set(raw_limits) - _LIMIT_KEYS
+    if bad:
+        raise RunnerError(f"{where}: unknown key 'limits.{sorted(bad)[0]}'; valid keys are {', '.join(sorted(_LIMIT_KEYS))}.")
+    try:
+        limits = Limits(**{k: type(getattr(Limits, k))(v) for k, v in raw_limits.items()})
+    except (TypeError, ValueError) as exc:
+        raise RunnerError(f"{where}: bad value in 'limits' ({exc}).") from None
+    env = data.get("env") or {}
+    if not isinstance(env, dict):
+        raise RunnerError(f"{where}: 'env' must be a mapping of variable to value.")
+    selftests = []
+    for i, st in enumerate(data.get("selftest") or []):
+        swhere = f"{where}: selftest[{i}]"
+        if not isinstance(st, dict):
+            raise RunnerError(f"{swhere} must be a mapping with name, code, expect and tests.")
+        bad = set(st) - _SELFTEST_KEYS
+        if bad:
+            raise RunnerError(f"{swhere}: unknown key {sorted(bad)[0]!r}; valid keys are {', '.join(sorted(_SELFTEST_KEYS))}.")
+        try:
+            expect = Verdict(st.get("expect", "pass"))
+        except ValueError:
+            raise RunnerError(f"{swhere}: expect={st.get('expect')!r} is not a verdict.") from None
+        tests = tuple((str(t.get("input", "")), str(t.get("output", ""))) for t in st.get("tests") or [{"input": "", "output": ""}])
+        selftests.append(SelfTest(
+            name=str(st.get("name", f"case{i}")), code=str(st.get("code", "")), expect=expect, tests=tests,
+            compare=str(st.get("compare", "lines")), time_limit_s=float(st.get("time_limit_s", 2.0)),
+        ))
+    name = data["name"]
+    return Runner(
+        name=name,
+        display_name=str(data.get("display_name") or name),
+        source_file=data["source_file"],
+        run=data["run"],
+        version=data["version"],
+        executables=_as_tuple(data["executables"], "executables", where),
+        aliases=_as_tuple(data.get("aliases"), "aliases", where),
+        fence_tags=_as_tuple(data.get("fence_tags"), "fence_tags", where) or (name,),
+        compile=data.get("compile"),
+        packages=_as_tuple(data.get("packages"), "packages", where),
+        prompt_hint=str(data.get("prompt_hint") or "").strip(),
+        env=tuple((str(k), str(v)) for k, v in env.items()),
+        mounts=_as_tuple(data.get("mounts"), "mounts", where),
+        limits=limits,
+        selftests=tuple(selftests),
+        path=where,
+    )
+
+
+def load_runner_file(path: str | os.PathLike) -> Runner:
+    path = Path(path)
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise RunnerError(f"{path}: not valid YAML ({exc}); fix the file's syntax.") from None
+    runner = parse_runner(data, str(path))
+    if runner.name != path.stem:
+        raise RunnerError(f"{path}: name {runner.name!r} must match the file name {path.stem!r}.")
+    return runner
+
+
+def default_runner_dirs() -> list[Path]:
+    """Shipped runners (installed package data, or the repository's ``runners/``) plus $AGNOSTICS_RUNNERS_PATH."""
+    dirs: list[Path] = []
+    try:
+        shipped = Path(str(resources.files("agnostics.runners")))
+        if shipped.is_dir():
+            dirs.append(shipped)
+    except ModuleNotFoundError:
+        pass
+    repo = Path(__file__).resolve().parent.parent / "runners"
+    if repo.is_dir() and all(repo.resolve() != d.resolve() for d in dirs):
+        dirs.append(repo)
+    for extra in filter(None, os.environ.get(RUNNERS_PATH_ENV, "").split(os.pathsep)):
+        dirs.append(Path(extra))
+    return dirs
+
+
+class RunnerRegistry:
+    """All runners found in a list of folders, addressable by name or alias."""
+
+    def __init__(self, runners: list[Runner]):
+        self._by_name: dict[str, Runner] = {}
+        self._by_alias: dict[str, Runner] = {}
+        for r in runners:
+            self._by_name[r.name] = r  # later folders override earlier ones
+        for r in self._by_name.values():
+            for key in (r.name, *r.aliases, *r.fence_tags):
+                self._by_alias.setdefault(key.lower(), r)
+        for r in self._by_name.values():
+            self._by_alias[r.name.lower()] = r
+
+    @classmethod
+    def from_dirs(cls, dirs: list[Path] | None = None) -> "RunnerRegistry":
+        runners = []
+        for d in dirs if dirs is not None else default_runner_dirs():
+            for path in sorted(Path(d).glob("*.yaml")):
+                runners.append(load_runner_file(path))
+        return cls(runners)
+
+    def get(self, language: str) -> Runner:
+        runner = self._by_alias.get(str(language).strip().lower())
+        if runner is None:
+            raise UnknownLanguageError(
+                f"unknown language {language!r}; known languages: {', '.join(self.names())} "
+                f"(add one with a runners/<name>.yaml file)."
+            )
+        return runner
+
+    def __contains__(self, language: str) -> bool:
+        return str(language).strip().lower() in self._by_alias
+
+    def names(self) -> list[str]:
+        return sorted(self._by_name)
+
+    def __iter__(self):
+        return iter(sorted(self._by_name.values(), key=lambda r: r.name))
+
+    def __len__(self) -> int:
+        return len(self._by_name)
+
+
+@functools.lru_cache(maxsize=1)
+def _default_registry() -> RunnerRegistry:
+    return RunnerRegistry.from_dirs()
+
+
+def get_registry(reload: bool = False) -> RunnerRegistry:
+    if reload:
+        _default_registry.cache_clear()
+    return _default_registry()
+
+
+def get_runner(language: str) -> Runner:
+    return get_registry().get(language)
