@@ -85,10 +85,10 @@ class Runner:
     def compile_argv(self) -> list[str] | None:
         if not self.compile:
             return None
-        return shlex.split(_jinja.from_string(self.compile).render(**self._context()))
+        return _resolve(shlex.split(_jinja.from_string(self.compile).render(**self._context())))
 
     def run_argv(self) -> list[str]:
-        return shlex.split(_jinja.from_string(self.run).render(**self._context()))
+        return _resolve(shlex.split(_jinja.from_string(self.run).render(**self._context())))
 
     @property
     def compiled(self) -> bool:
@@ -124,6 +124,15 @@ class Runner:
     def host_mounts(self) -> list[str]:
         """Read-only mounts this language needs beyond the sandbox's base set (existing ones only)."""
         return [m for m in self.mounts if os.path.exists(m)]
+
+
+def _resolve(argv: list[str]) -> list[str]:
+    """nsjail executes without a PATH search: make the program an absolute path."""
+    if argv and not argv[0].startswith("/"):
+        found = _which(argv[0])
+        if found:
+            argv = [found, *argv[1:]]
+    return argv
 
 
 @functools.lru_cache(maxsize=None)

@@ -1,0 +1,135 @@
+"""`verify-batch`: JSONL jobs in, JSONL results out, streamed, resumable.
+
+A malformed line becomes an error result for that line (verdict ``sandbox_error`` with
+``error`` naming the line and the fix); the other jobs go on. Rerunning with the same
+output file skips every id already there, so a crash or Ctrl-C loses nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .errors import AgnosticsError, JobError
+from .jobs import Job, Result
+from .verdicts import Verdict
+
+logger = logging.getLogger(__name__)
+
+
+class JobLineError(JobError):
+    """A job line that could not be parsed; carries the id to report it under."""
+
+    def __init__(self, message: str, job_id: str):
+        super().__init__(message)
+        self.job_id = job_id
+
+
+@dataclass
+class BatchSummary:
+    total: int = 0
+    skipped: int = 0
+    verdicts: Counter = field(default_factory=Counter)
+    output: str = ""
+
+    def format(self) -> str:
+        parts = ", ".join(f"{v}: {n}" for v, n in sorted(self.verdicts.items()))
+        return (f"{self.total} job(s) judged, {self.skipped} already done (resumed) -> {self.output}"
+                + (f"\n  {parts}" if parts else ""))
+
+
+def finished_ids(output_path: str | os.PathLike) -> set[str]:
+    """Ids already in a results file. A torn last line (crash mid-write) is cut off."""
+    path = Path(output_path)
+    if not path.exists():
+        return set()
+    done: set[str] = set()
+    good_end = 0
+    with path.open("rb") as f:
+        for raw in f:
+            if not raw.endswith(b"\n"):
+                break
+            try:
+                done.add(str(json.loads(raw)["id"]))
+            except (ValueError, KeyError, TypeError):
+                logger.warning("ignoring an unreadable line in %s", path)
+            good_end += len(raw)
+    if good_end != path.stat().st_size:
+        with path.open("r+b") as f:
+            f.truncate(good_end)
+    return done
+
+
+def read_jobs(input_path: str | os.PathLike, skip: set[str] = frozenset()) -> Iterator[Job | JobLineError]:
+    """Jobs of a JSONL file, lazily; a bad line yields a JobLineError instead of stopping."""
+    seen: set[str] = set()
+    with open(input_path, encoding="utf-8", errors="surrogateescape") as f:
+        for lineno, line in enumerate(f, start=1):
+            if not line.strip():
+                continue
+            default_id = f"line-{lineno}"
+            try:
+                data = json.loads(line)
+            except json.JSONDecodeError as exc:
+                yield JobLineError(f"line {lineno}: not valid JSON ({exc.msg} at column {exc.colno}); "
+                                   "each line must be one JSON job object.", default_id)
+                continue
+            job_id = str(data.get("id", default_id)) if isinstance(data, dict) else default_id
+            if job_id in skip:
+                continue
+            if job_id in seen:
+                yield JobLineError(f"line {lineno}: duplicate id {job_id!r}; give every job a unique id.",
+                                   f"{job_id}#line-{lineno}")
+                continue
+            seen.add(job_id)
+            try:
+                yield Job.from_dict(data, default_id=default_id)
+            except AgnosticsError as exc:
+                yield JobLineError(f"line {lineno}: {exc}", job_id)
+
+
+def run_batch(input_path: str | os.PathLike, output_path: str | os.PathLike, *, workers: int | None = None,
+              fail_fast: bool = False, executor: str = "local", progress: bool = False) -> BatchSummary:
+    """Judge a JSONL batch, appending results to ``output_path`` as they finish."""
+    from .engine import iter_verify
+
+    done = finished_ids(output_path)
+    summary = BatchSummary(skipped=len(done), output=str(output_path))
+    jobs = read_jobs(input_path, skip=done)
+    if executor == "ray":
+        from .ray_executor import iter_verify_ray as runner
+    elif executor == "local":
+        runner = iter_verify
+    else:
+        raise AgnosticsError(f"unknown executor {executor!r}; use 'local' or 'ray'.")
+    bar = None
+    if progress:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        bar = Progress(TextColumn("verifying"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+        bar.start()
+        task = bar.add_task("verify", total=None)
+    Path(output_path).parent.mkdir(parents=True, exist_ok=True)
+    try:
+        with open(output_path, "a", encoding="utf-8") as out:
+            for _, result in runner(jobs, workers=workers, fail_fast=fail_fast):
+                if isinstance(result, Result):
+                    out.write(json.dumps(result.to_dict(), ensure_ascii=False) + "\n")
+                    out.flush()
+                    summary.total += 1
+                    summary.verdicts[result.verdict.value] += 1
+                if bar is not None:
+                    bar.advance(task)
+    finally:
+        if bar is not None:
+            bar.stop()
+    return summary
+
+
+def job_line_error_result(err: JobLineError) -> Result:
+    return Result.failure(err.job_id, Verdict.SANDBOX_ERROR, str(err))

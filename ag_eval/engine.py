@@ -1,0 +1,290 @@
+"""Judge programs: compile once inside the jail, run every test, compare on the host.
+
+    verify(job) -> Result                      one job, synchronously
+    await averify(job) -> Result               the same, off the event loop
+    verify_many(jobs, workers=N) -> [Result]   a batch, results in input order
+    iter_verify(jobs, workers=N)               a batch, (index, Result) as they finish,
+                                               with bounded memory for any number of jobs
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import shutil
+import signal
+import tempfile
+import time
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from pathlib import Path
+from typing import Any
+
+from .compare import parse_compare
+from .errors import AgnosticsError
+from .extract import extract_code
+from .host import SANDBOX_UID
+from .jobs import CompileResult, Job, Result, TestResult
+from .runners import Runner, get_registry
+from .sandbox import ExecLimits, ExecResult, NsjailSandbox
+from .verdicts import Verdict
+
+logger = logging.getLogger(__name__)
+
+WORKDIR_ENV = "AGNOSTICS_WORKDIR"
+#: Characters of stdout/stderr kept per test in a result.
+KEEP_OUTPUT_CHARS = 1024
+
+_MEMORY_MESSAGES = (
+    "MemoryError", "Cannot allocate memory", "out of memory", "Out of memory", "std::bad_alloc",
+    "OutOfMemoryError", "heap exhausted", "cannot allocate vector", "vector memory exhausted",
+    "Reached heap limit", "memory allocation failed", "Insufficient memory", "failed to allocate",
+)
+
+_default_sandbox = None
+
+
+def default_sandbox():
+    global _default_sandbox
+    if _default_sandbox is None:
+        _default_sandbox = NsjailSandbox()
+    return _default_sandbox
+
+
+def default_workers() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
+def _as_job(job: Job | dict) -> Job:
+    return job if isinstance(job, Job) else Job.from_dict(job)
+
+
+def _truncate(data: bytes, limit: int = KEEP_OUTPUT_CHARS) -> str:
+    text = data[: limit * 4].decode("utf-8", "replace")
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
+def _test_limits(job: Job, runner: Runner) -> ExecLimits:
+    lim = runner.limits
+    cpu = job.time_limit_s * lim.time_factor + lim.extra_time_s
+    return ExecLimits(
+        cpu_s=cpu, wall_s=2 * cpu + 1.0, memory_mb=job.memory_limit_mb + lim.extra_memory_mb,
+        processes=lim.processes, open_files=lim.open_files, file_size_mb=lim.file_size_mb,
+        stack_mb=min(lim.stack_mb, job.memory_limit_mb), rlimit_as=lim.rlimit_as,
+    )
+
+
+def _compile_limits(runner: Runner) -> ExecLimits:
+    lim = runner.limits
+    return ExecLimits(
+        cpu_s=lim.compile_time_s, wall_s=2 * lim.compile_time_s + 1.0, memory_mb=lim.compile_memory_mb,
+        processes=max(lim.processes, 128), open_files=max(lim.open_files, 512), file_size_mb=max(lim.file_size_mb, 256),
+        stack_mb=lim.stack_mb, tmpfs_mb=256, rlimit_as=lim.rlimit_as,
+    )
+
+
+def classify(res: ExecResult, limits: ExecLimits) -> Verdict | None:
+    """The verdict of one run from how it ended; None means it exited 0 (compare next)."""
+    if res.sandbox_error:
+        return Verdict.SANDBOX_ERROR
+    if res.output_exceeded:
+        return Verdict.OUTPUT_LIMIT
+    killed = res.signal in (signal.SIGKILL, signal.SIGXCPU)
+    if res.timed_out or (killed and res.cpu_exceeded) or res.cpu_s > limits.cpu_s:
+        return Verdict.TIMEOUT
+    stderr = res.stderr.decode("utf-8", "replace")
+    if res.signal == signal.SIGKILL and res.max_rss_mb >= 0.5 * limits.memory_mb:
+        return Verdict.MEMORY_LIMIT
+    if (res.exit_code not in (0, None) or res.signal) and any(m in stderr for m in _MEMORY_MESSAGES):
+        return Verdict.MEMORY_LIMIT
+    if res.signal == signal.SIGXFSZ:
+        return Verdict.OUTPUT_LIMIT
+    if res.signal is not None or res.exit_code != 0:
+        return Verdict.RUNTIME_ERROR
+    return None
+
+
+def _make_workdir() -> Path:
+    base = os.environ.get(WORKDIR_ENV) or None
+    if base:
+        os.makedirs(base, exist_ok=True)
+    path = Path(tempfile.mkdtemp(prefix="agnostics-", dir=base))
+    if os.geteuid() == 0:
+        os.chown(path, SANDBOX_UID, SANDBOX_UID)
+    path.chmod(0o755)
+    return path
+
+
+def verify(job: Job | dict, *, sandbox=None, fail_fast: bool = False) -> Result:
+    """Judge one job. User errors (unknown language, malformed job) raise AgnosticsError."""
+    started = time.monotonic()
+    job = _as_job(job)
+    runner = get_registry().get(job.language)
+    runner.require_installed()
+    comparator = parse_compare(job.compare)
+    total = len(job.tests) if job.mode == "stdio" else 1
+    code = job.code if job.code is not None else extract_code(job.completion, runner)
+    if code is None or not code.strip():
+        return Result(id=job.id, verdict=Verdict.NO_CODE, total=total, language=runner.name,
+                      error="no program found" if job.code is None else "empty program", code=code)
+    sandbox = sandbox or default_sandbox()
+    env = dict(runner.env)
+    mounts = runner.host_mounts()
+    workdir = _make_workdir()
+    try:
+        (workdir / runner.source_file).write_text(code, encoding="utf-8")
+        compile_result = CompileResult(status="skipped")
+        argv = runner.compile_argv()
+        if argv:
+            climits = _compile_limits(runner)
+            res = sandbox.execute(argv, workdir=workdir, writable=True, limits=climits, env=env, mounts=mounts)
+            compile_result = CompileResult(
+                status="ok", time_s=round(res.wall_s, 4), exit_code=res.exit_code,
+                stdout=_truncate(res.stdout, 4096), stderr=_truncate(res.stderr, 4096),
+            )
+            verdict = classify(res, climits)
+            if verdict is Verdict.SANDBOX_ERROR:
+                compile_result.status = "sandbox_error"
+                return Result(id=job.id, verdict=Verdict.SANDBOX_ERROR, total=total, language=runner.name,
+                              compile=compile_result, error=f"compile step: {res.sandbox_error}", code=code,
+                              time_s=time.monotonic() - started)
+            if verdict is not None:
+                compile_result.status = "timeout" if verdict is Verdict.TIMEOUT else "error"
+                return Result(id=job.id, verdict=Verdict.COMPILE_ERROR, total=total, language=runner.name,
+                              compile=compile_result, code=code, time_s=time.monotonic() - started)
+        limits = _test_limits(job, runner)
+        run_argv = runner.run_argv()
+        tests: list[TestResult] = []
+        cases = job.tests if job.mode == "stdio" else (job.tests[:1] or [None])
+        for case in cases:
+            stdin = (case.input if case is not None else "").encode("utf-8", "surrogateescape")
+            res = sandbox.execute(run_argv, stdin=stdin, workdir=workdir, writable=False, limits=limits, env=env, mounts=mounts)
+            verdict = classify(res, limits)
+            if verdict is None:
+                if job.mode == "exit_code":
+                    verdict = Verdict.PASS
+                else:
+                    actual = res.stdout.decode("utf-8", "surrogateescape")
+                    verdict = Verdict.PASS if comparator(actual, case.output) else Verdict.WRONG_OUTPUT
+            tests.append(TestResult(
+                verdict=verdict, time_s=round(res.wall_s, 4), exit_code=res.exit_code, signal=res.signal,
+                stdout=_truncate(res.stdout), stderr=_truncate(res.stderr),
+                detail=res.sandbox_error or "",
+            ))
+            if verdict is Verdict.SANDBOX_ERROR or (fail_fast and verdict is not Verdict.PASS):
+                break
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    passed = sum(t.verdict is Verdict.PASS for t in tests)
+    failing = [t.verdict for t in tests if t.verdict is not Verdict.PASS]
+    if Verdict.SANDBOX_ERROR in failing:
+        overall = Verdict.SANDBOX_ERROR
+    else:
+        overall = failing[0] if failing else Verdict.PASS
+    return Result(id=job.id, verdict=overall, passed=passed, total=total, language=runner.name,
+                  compile=compile_result, tests=tests, code=code, time_s=time.monotonic() - started,
+                  error=next((t.detail for t in tests if t.verdict is Verdict.SANDBOX_ERROR), None))
+
+
+def safe_verify(job: Job | dict | BaseException, *, sandbox=None, fail_fast: bool = False, index: int = 0) -> Result:
+    """Like :func:`verify`, but every failure becomes a Result (for batches: one bad job loses nothing else).
+
+    A job that cannot be judged (malformed, unknown language, missing toolchain) gets
+    verdict ``sandbox_error`` with ``error`` saying why: it is not the program's failure.
+    """
+    job_id = _job_id(job, index)
+    if isinstance(job, BaseException):
+        return Result.failure(job_id, Verdict.SANDBOX_ERROR, str(job))
+    try:
+        return verify(job, sandbox=sandbox, fail_fast=fail_fast)
+    except AgnosticsError as exc:
+        return Result.failure(job_id, Verdict.SANDBOX_ERROR, str(exc),
+                              language=job.get("language") if isinstance(job, dict) else getattr(job, "language", None))
+    except Exception as exc:  # the verifier's own fault: report it, never score it
+        logger.exception("verifier failure on job %s", job_id)
+        return Result.failure(job_id, Verdict.SANDBOX_ERROR, f"verifier failure: {type(exc).__name__}: {exc}")
+
+
+def _job_id(job: Any, index: int) -> str:
+    if isinstance(job, Job):
+        return job.id
+    if isinstance(job, dict) and job.get("id") is not None:
+        return str(job["id"])
+    return str(getattr(job, "job_id", None) or f"job-{index}")  # JobLineError carries its id
+
+
+def iter_verify(jobs: Iterable[Job | dict | BaseException], *, workers: int | None = None, sandbox=None,
+                fail_fast: bool = False, max_pending: int | None = None) -> Iterator[tuple[int, Result]]:
+    """Yield ``(index, result)`` as jobs finish. At most ``max_pending`` jobs are held at once,
+    so memory stays flat however many jobs the iterable yields."""
+    workers = workers or default_workers()
+    max_pending = max_pending or workers * 4
+    sandbox = sandbox or default_sandbox()
+    pending: dict[Future, int] = {}
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="ag-verify") as pool:
+        for index, job in enumerate(jobs):
+            if len(pending) >= max_pending:
+                done, _ = wait(pending, return_when=FIRST_COMPLETED)
+                for fut in done:
+                    yield pending.pop(fut), fut.result()
+            fut = pool.submit(safe_verify, job, sandbox=sandbox, fail_fast=fail_fast, index=index)
+            pending[fut] = index
+        while pending:
+            done, _ = wait(pending, return_when=FIRST_COMPLETED)
+            for fut in done:
+                yield pending.pop(fut), fut.result()
+
+
+def verify_many(jobs: Iterable[Job | dict], *, workers: int | None = None, sandbox=None, fail_fast: bool = False,
+                progress: bool | Callable[[Result], None] = False) -> list[Result]:
+    """Judge a batch; results come back in input order. ``progress=True`` shows a progress bar."""
+    jobs = list(jobs)
+    results: list[Result | None] = [None] * len(jobs)
+    bar = _progress_bar(len(jobs)) if progress is True else None
+    try:
+        for index, result in iter_verify(jobs, workers=workers, sandbox=sandbox, fail_fast=fail_fast):
+            results[index] = result
+            if bar is not None:
+                bar.advance()
+            elif callable(progress):
+                progress(result)
+    finally:
+        if bar is not None:
+            bar.close()
+    return results  # type: ignore[return-value]
+
+
+async def averify(job: Job | dict, *, sandbox=None, fail_fast: bool = False) -> Result:
+    """Async :func:`verify` (runs in a worker thread; never blocks the event loop)."""
+    return await asyncio.to_thread(safe_verify, job, sandbox=sandbox, fail_fast=fail_fast)
+
+
+async def averify_many(jobs: Iterable[Job | dict], *, workers: int | None = None, sandbox=None,
+                       fail_fast: bool = False) -> list[Result]:
+    """Async batch: at most ``workers`` programs run at once; results in input order."""
+    sem = asyncio.Semaphore(workers or default_workers())
+
+    async def one(i: int, job) -> Result:
+        async with sem:
+            return await asyncio.to_thread(safe_verify, job, sandbox=sandbox, fail_fast=fail_fast, index=i)
+
+    return list(await asyncio.gather(*(one(i, j) for i, j in enumerate(jobs))))
+
+
+class _progress_bar:
+    """A small rich progress bar (to stderr) for library callers that ask for one."""
+
+    def __init__(self, total: int, description: str = "verifying"):
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+        self._p = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                           transient=False)
+        self._p.start()
+        self._task = self._p.add_task(description, total=total)
+
+    def advance(self, n: int = 1) -> None:
+        self._p.advance(self._task, n)
+
+    def close(self) -> None:
+        self._p.stop()
