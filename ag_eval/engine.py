@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import os
 import shutil
 import signal
@@ -91,11 +92,18 @@ def classify(res: ExecResult, limits: ExecLimits) -> Verdict | None:
     if res.output_exceeded:
         return Verdict.OUTPUT_LIMIT
     killed = res.signal in (signal.SIGKILL, signal.SIGXCPU)
-    if res.timed_out or (killed and res.cpu_exceeded) or res.cpu_s > limits.cpu_s:
-        return Verdict.TIMEOUT
     stderr = res.stderr.decode("utf-8", "replace")
-    if res.signal == signal.SIGKILL and res.max_rss_mb >= 0.5 * limits.memory_mb:
-        return Verdict.MEMORY_LIMIT
+    if res.timed_out or res.cpu_s > limits.cpu_s:
+        return Verdict.TIMEOUT
+    if killed:
+        # Who sent the kill? The cgroup OOM killer leaves a large peak RSS; the CPU rlimit
+        # leaves CPU time near the limit (rusage is tick-based: allow for a loaded host).
+        if res.max_rss_mb >= 0.8 * limits.memory_mb:
+            return Verdict.MEMORY_LIMIT
+        if res.signal == signal.SIGXCPU or res.cpu_s >= 0.5 * max(1, math.ceil(limits.cpu_s)):
+            return Verdict.TIMEOUT
+        if res.signal == signal.SIGKILL and res.max_rss_mb >= 0.5 * limits.memory_mb:
+            return Verdict.MEMORY_LIMIT
     if (res.exit_code not in (0, None) or res.signal) and any(m in stderr for m in _MEMORY_MESSAGES):
         return Verdict.MEMORY_LIMIT
     if res.signal == signal.SIGXFSZ:

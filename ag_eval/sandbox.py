@@ -269,7 +269,7 @@ def run_process(argv: list[str], *, stdin: bytes, limits: ExecLimits, extra_fds:
     return ExecResult(
         exit_code=exit_code, signal=sig, wall_s=wall, cpu_s=cpu, stdout=bytes(out), stderr=bytes(err),
         max_rss_mb=rusage.ru_maxrss / 1024.0, timed_out=timed_out or wall >= limits.wall_s,
-        cpu_exceeded=cpu >= max(1, math.ceil(limits.cpu_s)) or sig == signal.SIGXCPU,
+        cpu_exceeded=cpu >= 0.9 * max(1, math.ceil(limits.cpu_s)) or sig == signal.SIGXCPU,
         output_exceeded=output_exceeded, sandbox_error=sandbox_error,
     )
 

@@ -54,8 +54,9 @@ def languages_check(language: tuple[str, ...], workers: int | None) -> None:
 
 @languages.command("install")
 @click.argument("language", nargs=-1)
-def languages_install(language: tuple[str, ...]) -> None:
-    """Print (and with root, run) the apt-get command that installs LANGUAGE... (default: all)."""
+@click.option("--print-only", is_flag=True, help="Only print the Debian package names, one line.")
+def languages_install(language: tuple[str, ...], print_only: bool) -> None:
+    """Install the Debian packages of LANGUAGE... (default: all) with apt-get (needs root)."""
     import os
     import subprocess
 
@@ -64,10 +65,14 @@ def languages_install(language: tuple[str, ...]) -> None:
     reg = get_registry()
     runners = [reg.get(lang) for lang in language] if language else list(reg)
     pkgs = sorted({p for r in runners for p in r.packages})
+    if print_only:
+        click.echo(" ".join(pkgs))
+        return
     cmd = ["apt-get", "install", "-y", "--no-install-recommends", *pkgs]
+    if os.geteuid() != 0:
+        raise click.ClickException(f"installing packages needs root; run: sudo {' '.join(cmd)}")
     click.echo(" ".join(cmd))
-    if os.geteuid() == 0:
-        subprocess.run(cmd, check=True)
+    subprocess.run(cmd, check=True)
 
 
 @click.command()
