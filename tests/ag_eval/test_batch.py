@@ -1,0 +1,92 @@
+import json
+import subprocess
+import sys
+
+from click.testing import CliRunner
+
+from ag_eval.engine import iter_verify, verify_many
+from agnostics.cli import main
+
+DOUBLE = {"lua": "print(io.read('n') * 2)", "python": "print(int(input()) * 2)"}
+
+
+def _jobs(n: int):
+    jobs = []
+    for i in range(n):
+        lang = "lua" if i % 2 else "python"
+        code = DOUBLE[lang] if i % 3 else "print(0)"
+        jobs.append({"id": f"j{i}", "language": lang, "code": code,
+                     "tests": [{"input": f"{k}\n", "output": f"{2 * k}\n"} for k in range(1, 4)]})
+    return jobs
+
+
+def test_verify_many_keeps_input_order_and_judges_each():
+    jobs = _jobs(8)
+    results = verify_many(jobs, workers=2)
+    assert [r.id for r in results] == [j["id"] for j in jobs]
+    for i, r in enumerate(results):
+        assert r.verdict.value == ("pass" if i % 3 else "wrong_output")
+        assert r.total == 3
+
+
+def test_iter_verify_yields_every_index_once():
+    seen = sorted(i for i, _ in iter_verify(_jobs(6), workers=2, max_pending=2))
+    assert seen == list(range(6))
+
+
+def test_verify_batch_cli_streams_results_and_reports_bad_lines(tmp_path):
+    jobs_file = tmp_path / "jobs.jsonl"
+    lines = [json.dumps(j) for j in _jobs(4)]
+    lines.insert(2, "{not json")
+    lines.append(json.dumps({"id": "nolang", "code": "print(1)", "tests": [{"input": "", "output": "1"}]}))
+    lines.append(json.dumps({"id": "cobol", "language": "cobol-85", "code": "x", "tests": [{"input": "", "output": ""}]}))
+    jobs_file.write_text("\n".join(lines) + "\n")
+    out = tmp_path / "results.jsonl"
+    res = CliRunner().invoke(main, ["verify-batch", "--input", str(jobs_file), "--output", str(out),
+                                    "--workers", "2", "--no-progress"])
+    assert res.exit_code == 0, res.output
+    results = {r["id"]: r for r in map(json.loads, out.read_text().splitlines())}
+    assert len(results) == 7
+    assert results["line-3"]["verdict"] == "sandbox_error" and "line 3: not valid JSON" in results["line-3"]["error"]
+    assert "no 'language'" in results["nolang"]["error"]
+    assert "unknown language 'cobol-85'" in results["cobol"]["error"]
+    assert results["j1"]["verdict"] == "pass" and results["j0"]["verdict"] == "wrong_output"
+    assert "7 job(s) judged" in res.output
+
+
+def test_verify_batch_resumes_without_repeating(tmp_path):
+    jobs_file = tmp_path / "jobs.jsonl"
+    jobs_file.write_text("\n".join(json.dumps(j) for j in _jobs(4)) + "\n")
+    out = tmp_path / "results.jsonl"
+    first = _jobs(4)[:2]
+    out.write_text("\n".join(json.dumps({"id": j["id"], "verdict": "pass", "passed": 3, "total": 3}) for j in first)
+                   + "\n" + '{"id": "j2", "verd')  # a torn line from a crash
+    res = CliRunner().invoke(main, ["verify-batch", "--input", str(jobs_file), "--output", str(out), "--no-progress"])
+    assert res.exit_code == 0, res.output
+    ids = [json.loads(line)["id"] for line in out.read_text().splitlines()]
+    assert sorted(ids) == ["j0", "j1", "j2", "j3"]  # j0, j1 kept; torn j2 redone; nothing twice
+    assert "2 already done" in res.output
+
+
+def test_verify_command_prints_json_and_exit_status(tmp_path):
+    code = tmp_path / "main.lua"
+    code.write_text("print(io.read('n') + 1)\n")
+    tests = tmp_path / "tests.json"
+    tests.write_text(json.dumps([{"input": "1\n", "output": "2\n"}]))
+    res = CliRunner().invoke(main, ["verify", "-l", "lua", "--code", str(code), "--tests", str(tests)])
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.output)["verdict"] == "pass"
+    tests.write_text(json.dumps([{"input": "1\n", "output": "3\n"}]))
+    res = CliRunner().invoke(main, ["verify", "-l", "lua", "--code", str(code), "--tests", str(tests)])
+    assert res.exit_code == 1 and json.loads(res.output)["verdict"] == "wrong_output"
+
+
+def test_unknown_language_is_one_clear_cli_error(tmp_path):
+    code = tmp_path / "x.txt"
+    code.write_text("x")
+    tests = tmp_path / "t.json"
+    tests.write_text(json.dumps([{"input": "", "output": ""}]))
+    res = subprocess.run([sys.executable, "-m", "agnostics", "verify", "-l", "klingon", "--code", str(code),
+                          "--tests", str(tests)], capture_output=True, text=True)
+    assert res.returncode == 1
+    assert res.stderr.startswith("Error: unknown language 'klingon'") and "Traceback" not in res.stderr
