@@ -1,0 +1,99 @@
+"""Unit-test problems -> stdin/stdout problems, behind one interface.
+
+A :class:`SourceTask` is a function-level problem as MBPP or HumanEval publish it (text,
+reference code, ``assert f(...) == ...`` tests). A converter turns each into a
+:class:`Conversion`: a language-agnostic :class:`~ag_datasets.schema.Problem` plus a Python
+stdin/stdout solution to validate it with, or a drop reason.
+
+    converter = get_converter("mechanical")        # or "llm" (options), or "both"
+    conversions = converter.convert(tasks)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Protocol, Sequence
+
+from ..errors import DatasetError
+from ..schema import Problem
+
+
+@dataclass
+class SourceTask:
+    """A function-level problem with assert-style tests, before conversion."""
+
+    source: str                 # "mbpp" | "humaneval"
+    source_id: str
+    text: str                   # the natural-language description
+    code: str                   # the reference solution (Python)
+    tests: list[str]            # assert statements calling ``entry_point`` by name
+    entry_point: str | None = None
+    title: str = ""
+    setup_code: str = ""
+    time_limit_s: float = 5.0
+    memory_limit_mb: int = 512
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def problem_id(self) -> str:
+        return f"{self.source}/{self.source_id}"
+
+
+@dataclass
+class Conversion:
+    """The outcome of converting one task: a problem and its solution, or a drop reason."""
+
+    task: SourceTask
+    problem: Problem | None = None
+    solution: str | None = None     # a Python stdin/stdout program that should pass problem.tests
+    reason: str = ""                # report key when dropped, e.g. "mixed_types"
+    detail: str = ""                # one sentence saying what exactly was refused
+
+    @property
+    def ok(self) -> bool:
+        return self.problem is not None
+
+
+class Converter(Protocol):
+    name: str
+
+    def convert(self, tasks: Sequence[SourceTask]) -> list[Conversion]:
+        """One conversion per task, in input order."""
+        ...
+
+
+class CombinedConverter:
+    """Mechanical first; the LLM rewrites only what the mechanical converter refused."""
+
+    name = "both"
+
+    def __init__(self, mechanical: Converter, llm: Converter):
+        self.mechanical = mechanical
+        self.llm = llm
+
+    def convert(self, tasks: Sequence[SourceTask]) -> list[Conversion]:
+        out = self.mechanical.convert(tasks)
+        retry = [i for i, c in enumerate(out) if not c.ok]
+        if retry:
+            for i, conv in zip(retry, self.llm.convert([tasks[i] for i in retry])):
+                if not conv.ok:
+                    conv.detail = f"{conv.detail} (mechanical: {out[i].reason}: {out[i].detail})"
+                out[i] = conv
+        return out
+
+
+CONVERTERS = ("mechanical", "llm", "both")
+
+
+def get_converter(name: str, **llm_options: Any) -> Converter:
+    """A converter by name; ``llm_options`` go to :class:`~ag_datasets.convert.llm.LLMConverter`."""
+    from .mechanical import MechanicalConverter
+
+    if name == "mechanical":
+        return MechanicalConverter()
+    if name in ("llm", "both"):
+        from .llm import LLMConverter
+
+        llm = LLMConverter(**llm_options)
+        return llm if name == "llm" else CombinedConverter(MechanicalConverter(), llm)
+    raise DatasetError(f"converter {name!r} is unknown; use one of {', '.join(CONVERTERS)}.")
