@@ -13,7 +13,7 @@ from typing import Any
 from .errors import DatasetError
 
 #: Comparison modes understood by the verifier (``float:<tol>`` carries a tolerance).
-_COMPARE_RE = re.compile(r"^(lines|exact|tokens|float:[0-9.eE+-]+)$")
+_COMPARE_RE = re.compile(r"^(lines|exact|tokens|float:[0-9.eE+-]+)(\+icase)?$")
 
 
 @dataclass
@@ -50,7 +50,7 @@ class Problem:
         if not _COMPARE_RE.match(self.compare):
             raise DatasetError(
                 f"problem {self.problem_id!r}: compare={self.compare!r} is unknown; "
-                "use lines, exact, tokens or float:<tol>."
+                "use lines, exact, tokens or float:<tol> (optionally +icase)."
             )
         for t in [*self.tests, *self.public_tests]:
             if not isinstance(t.get("input"), str) or not isinstance(t.get("output"), str):

@@ -1,0 +1,55 @@
+"""Reading source rows from a local JSONL/Parquet file or folder, or from the Hub."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+from ..errors import SourceError
+
+LOCAL_SUFFIXES = (".jsonl", ".json", ".parquet")
+
+
+def is_local(source: str | Path) -> bool:
+    return Path(source).exists() or str(source).endswith(LOCAL_SUFFIXES) or str(source).startswith((".", "/", "~"))
+
+
+def read_local(source: str | Path) -> Iterator[dict[str, Any]]:
+    """Rows of a JSONL or Parquet file, or of every such file in a folder (sorted by name)."""
+    path = Path(source).expanduser()
+    if not path.exists():
+        raise SourceError(f"source {source} does not exist; give a JSONL/Parquet file, a folder of them, or a Hub id.")
+    files = sorted(p for p in path.rglob("*") if p.suffix in LOCAL_SUFFIXES) if path.is_dir() else [path]
+    if not files:
+        raise SourceError(f"folder {source} holds no .jsonl or .parquet file; point --source at the data files.")
+    for file in files:
+        if file.suffix == ".parquet":
+            import pyarrow.parquet as pq
+
+            yield from pq.read_table(str(file)).to_pylist()
+            continue
+        with file.open(encoding="utf-8") as f:
+            for lineno, line in enumerate(f, 1):
+                if not line.strip():
+                    continue
+                try:
+                    yield json.loads(line)
+                except json.JSONDecodeError as exc:
+                    raise SourceError(f"{file} line {lineno} is not JSON ({exc.msg}); give one JSON object per line.") from None
+
+
+def read_rows(source: str | Path, hub: Callable[[str], Iterator[dict[str, Any]]]) -> Iterator[dict[str, Any]]:
+    """Local rows when ``source`` is a path, else ``hub(source)``."""
+    if is_local(source):
+        return read_local(source)
+    return hub(str(source))
+
+
+def require(row: dict[str, Any], keys: tuple[str, ...], what: str) -> None:
+    missing = [k for k in keys if k not in row]
+    if missing:
+        raise SourceError(
+            f"a {what} row lacks column(s) {', '.join(missing)}; give data with the {what} layout "
+            f"(columns {', '.join(keys)})."
+        )
