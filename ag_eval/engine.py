@@ -96,14 +96,20 @@ def classify(res: ExecResult, limits: ExecLimits) -> Verdict | None:
     if res.timed_out or res.cpu_s > limits.cpu_s:
         return Verdict.TIMEOUT
     if killed:
-        # Who sent the kill? The cgroup OOM killer leaves a large peak RSS; the CPU rlimit
-        # leaves CPU time near the limit (rusage is tick-based: allow for a loaded host).
-        if res.max_rss_mb >= 0.8 * limits.memory_mb:
-            return Verdict.MEMORY_LIMIT
-        if res.signal == signal.SIGXCPU or res.cpu_s >= 0.5 * max(1, math.ceil(limits.cpu_s)):
-            return Verdict.TIMEOUT
-        if res.signal == signal.SIGKILL and res.max_rss_mb >= 0.5 * limits.memory_mb:
-            return Verdict.MEMORY_LIMIT
+        # Who sent the kill? With cgroups, the jail's own counters say whether memory hit
+        # its limit. Without, CPU time near the limit means the CPU rlimit (rusage is
+        # tick-based: allow for a loaded host); peak RSS is only a hint (it inherits the
+        # caller's peak).
+        if res.memory_limit_hit is not None:
+            if res.memory_limit_hit:
+                return Verdict.MEMORY_LIMIT
+            if res.signal == signal.SIGXCPU or res.cpu_s >= 0.5 * max(1, math.ceil(limits.cpu_s)):
+                return Verdict.TIMEOUT
+        else:
+            if res.signal == signal.SIGXCPU or res.cpu_s >= 0.5 * max(1, math.ceil(limits.cpu_s)):
+                return Verdict.TIMEOUT
+            if res.signal == signal.SIGKILL and res.max_rss_mb >= 0.8 * limits.memory_mb:
+                return Verdict.MEMORY_LIMIT
     if (res.exit_code not in (0, None) or res.signal) and any(m in stderr for m in _MEMORY_MESSAGES):
         return Verdict.MEMORY_LIMIT
     if res.signal == signal.SIGXFSZ:

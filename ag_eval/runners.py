@@ -7,6 +7,7 @@ the file, the key and the fix. Adding a language never needs a Python change.
 from __future__ import annotations
 
 import functools
+import glob
 import os
 import shlex
 import shutil
@@ -122,8 +123,13 @@ class Runner:
         return text.splitlines()[0].strip() if text else None
 
     def host_mounts(self) -> list[str]:
-        """Read-only mounts this language needs beyond the sandbox's base set (existing ones only)."""
-        return [m for m in self.mounts if os.path.exists(m)]
+        """Read-only mounts this language needs beyond the sandbox's base set (existing ones only;
+        shell-style globs such as ``/opt/julia-*`` are expanded)."""
+        found: list[str] = []
+        for m in self.mounts:
+            paths = sorted(glob.glob(m)) if glob.has_magic(m) else [m]
+            found += [p for p in paths if os.path.exists(p) and p not in found]
+        return found
 
 
 def _resolve(argv: list[str]) -> list[str]:

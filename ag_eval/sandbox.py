@@ -14,10 +14,12 @@ import os
 import selectors
 import signal
 import subprocess
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from .cgroups import CgroupSlot, slot_for_thread
 from .host import SANDBOX_UID, HostInfo, host_info
 
 logger = logging.getLogger(__name__)
@@ -72,10 +74,9 @@ class ExecResult:
     cpu_exceeded: bool = False     # CPU limit reached
     output_exceeded: bool = False  # stdout cap reached; the process was killed
     sandbox_error: str | None = None
-
-    @property
-    def memory_exceeded_guess(self) -> bool:
-        return False
+    #: Peak memory of the jail's cgroup and whether it hit its limit (None: no cgroup evidence).
+    memory_peak_mb: float | None = None
+    memory_limit_hit: bool | None = None
 
 
 class NsjailSandbox:
@@ -86,7 +87,8 @@ class NsjailSandbox:
 
     # ---- argv ------------------------------------------------------------------------------
     def argv(self, cmd: list[str], *, workdir: Path, writable: bool, limits: ExecLimits,
-             env: dict[str, str] | None = None, mounts: list[str] | tuple[str, ...] = (), log_fd: int | None = None) -> list[str]:
+             env: dict[str, str] | None = None, mounts: list[str] | tuple[str, ...] = (), log_fd: int | None = None,
+             cgroup_parent: str | None = None) -> list[str]:
         h = self.host
         a = [h.nsjail, "-Mo", "--quiet" if log_fd is not None else "--really_quiet",
              "--user", f"{SANDBOX_UID}:{h.outside_uid}", "--group", f"{SANDBOX_UID}:{h.outside_gid}",
@@ -103,6 +105,8 @@ class NsjailSandbox:
         if h.cgroup == "v1":
             a += ["--cgroup_mem_max", str(limits.memory_mb * 1024 * 1024),
                   "--cgroup_pids_max", str(limits.processes), "--rlimit_as", "inf", "--rlimit_nproc", "max"]
+            if cgroup_parent:
+                a += ["--cgroup_mem_parent", cgroup_parent, "--cgroup_pids_parent", cgroup_parent]
         elif h.cgroup == "v2":
             a += ["--use_cgroupv2", "--cgroup_mem_max", str(limits.memory_mb * 1024 * 1024),
                   "--cgroup_mem_swap_max", "0", "--cgroup_pids_max", str(limits.processes),
@@ -126,17 +130,26 @@ class NsjailSandbox:
     # ---- run ------------------------------------------------------------------------------
     def execute(self, cmd: list[str], *, stdin: bytes = b"", workdir: Path, writable: bool = False,
                 limits: ExecLimits, env: dict[str, str] | None = None, mounts: tuple[str, ...] | list[str] = ()) -> ExecResult:
+        slot: CgroupSlot | None = slot_for_thread() if self.host.cgroup == "v1" else None
         log_r, log_w = os.pipe()
         try:
-            argv = self.argv(cmd, workdir=workdir, writable=writable, limits=limits, env=env, mounts=mounts, log_fd=log_w)
+            if slot is not None:
+                slot.reset()
+            argv = self.argv(cmd, workdir=workdir, writable=writable, limits=limits, env=env, mounts=mounts,
+                             log_fd=log_w, cgroup_parent=slot.name if slot is not None else None)
         except BaseException:
             os.close(log_w)
             os.close(log_r)
             raise
         try:  # run_process owns (and closes) log_w; closing it twice could close another thread's fd
-            return run_process(argv, stdin=stdin, limits=limits, extra_fds=(log_w,), log_r=log_r)
+            result = run_process(argv, stdin=stdin, limits=limits, extra_fds=(log_w,), log_r=log_r)
         finally:
             os.close(log_r)
+        if slot is not None:
+            peak, hit = slot.memory_evidence(limits.memory_mb)
+            result.memory_peak_mb, result.memory_limit_hit = peak, hit
+            slot.clean_children()
+        return result
 
 
 class UnsafeLocalSandbox:

@@ -147,11 +147,6 @@ def test_verdict_counts_list_every_verdict_and_add_up(scored):
 
 
 @needs_toolchains
-@pytest.mark.xfail(
-    reason="engine: a CPU-limit kill is classified by nsjail's ru_maxrss, which starts at the calling process's "
-    "peak RSS (exec keeps it); in a process holding evaluate/datasets (~450 MB) the loop reads as memory_limit",
-    strict=False,
-)
 def test_endless_loop_is_a_timeout(metric):
     # Alone and on one worker, so that the loop's CPU time reaches the limit before the wall clock does.
     out = metric.compute(

@@ -1,0 +1,98 @@
+"""Per-worker cgroup v1 slots: the evidence that tells a memory kill from a CPU kill.
+
+nsjail creates (and removes) one cgroup per jail under a parent we name. Each worker
+thread owns one parent slot, ``NSJAIL/slot-<pid>-<n>``, whose counters are reset before a
+run and read after it: the peak memory of the hierarchy and whether it hit the limit.
+(``ru_maxrss`` cannot serve: Linux carries the caller's peak RSS into a spawned child's.)
+Slots are removed when the process exits.
+"""
+
+from __future__ import annotations
+
+import atexit
+import itertools
+import logging
+import os
+import threading
+from pathlib import Path
+
+from .host import CGROUP_PARENT, CGROUP_ROOT
+
+logger = logging.getLogger(__name__)
+
+_CONTROLLERS = ("memory", "pids")
+_local = threading.local()
+_counter = itertools.count()
+_slots: list["CgroupSlot"] = []
+_lock = threading.Lock()
+
+
+class CgroupSlot:
+    def __init__(self, name: str):
+        self.name = name  # relative to each controller's root, e.g. NSJAIL/slot-12-0
+        self.dirs = {c: CGROUP_ROOT / c / name for c in _CONTROLLERS}
+        for d in self.dirs.values():
+            d.mkdir(exist_ok=True)
+
+    def _write(self, controller: str, file: str, value: str) -> None:
+        try:
+            (self.dirs[controller] / file).write_text(value)
+        except OSError:
+            pass
+
+    def _read_int(self, controller: str, file: str) -> int | None:
+        try:
+            return int((self.dirs[controller] / file).read_text().split()[0])
+        except (OSError, ValueError, IndexError):
+            return None
+
+    def reset(self) -> None:
+        self._write("memory", "memory.max_usage_in_bytes", "0")
+        self._write("memory", "memory.failcnt", "0")
+
+    def memory_evidence(self, limit_mb: int) -> tuple[float | None, bool | None]:
+        peak = self._read_int("memory", "memory.max_usage_in_bytes")
+        failcnt = self._read_int("memory", "memory.failcnt")
+        if peak is None:
+            return None, None
+        peak_mb = peak / (1024 * 1024)
+        return peak_mb, bool(failcnt) or peak_mb >= 0.95 * limit_mb
+
+    def clean_children(self) -> None:
+        """Remove jail cgroups nsjail left behind (it was killed before it could)."""
+        for d in self.dirs.values():
+            for child in d.glob("NSJAIL.*"):
+                try:
+                    child.rmdir()
+                except OSError:
+                    pass
+
+    def remove(self) -> None:
+        self.clean_children()
+        for d in self.dirs.values():
+            try:
+                d.rmdir()
+            except OSError:
+                pass
+
+
+def slot_for_thread() -> CgroupSlot | None:
+    slot = getattr(_local, "slot", None)
+    if slot is None:
+        try:
+            slot = CgroupSlot(f"{CGROUP_PARENT}/slot-{os.getpid()}-{next(_counter)}")
+        except OSError as exc:
+            logger.warning("cannot create a cgroup slot (%s); memory kills are told apart less reliably", exc)
+            return None
+        _local.slot = slot
+        with _lock:
+            _slots.append(slot)
+    return slot
+
+
+@atexit.register
+def _remove_all() -> None:
+    with _lock:
+        for slot in _slots:
+            slot.remove()
+        _slots.clear()
