@@ -147,9 +147,10 @@ def _build_stdio(name, source, config, options):
         from .sources import codeforces as src
 
         problems, report = src.load_problems(source)
-        seed = options.get("seed", src.DEFAULT_SEED) if options.get("seed") is not None else src.DEFAULT_SEED
-        splits = src.split_problems(problems, seed=seed, n_validation=options.get("n_validation") or src.N_VALIDATION,
-                                    n_test=options.get("n_test") or src.N_TEST)
+        pick = lambda key, default: default if options.get(key) is None else options[key]  # noqa: E731
+        seed = pick("seed", src.DEFAULT_SEED)
+        n_val, n_test = pick("n_validation", src.N_VALIDATION), pick("n_test", src.N_TEST)
+        splits = src.split_problems(problems, seed=seed, n_validation=n_val, n_test=n_test)
         splits = {k: [p.to_row() for p in v] for k, v in splits.items()}
         card = CardInfo(
             pretty_name="Ag-Codeforces-X", repo_id=f"{HUB_ORG}/{name}", license=src.LICENSE,
@@ -159,7 +160,7 @@ def _build_stdio(name, source, config, options):
                 "judged by plain output comparison: no custom checker, not interactive. Tests are the "
                 "complete official tests where published, else the statement's examples."
             ),
-            split_note=f"A seeded split (seed {seed}): validation {src.N_VALIDATION}, test {src.N_TEST}, the rest train.",
+            split_note=f"A seeded split (seed {seed}): validation {n_val}, test {n_test}, the rest train.",
             rebuild_command=f"agnostics datasets build {name} --seed {seed}",
         )
     report.validation = "not run: the tests are the source's own"
