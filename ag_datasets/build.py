@@ -134,7 +134,8 @@ def _build_stdio(name, source, config, options):
             pretty_name="Ag-LiveCodeBench-X", repo_id=f"{HUB_ORG}/{name}", license=src.LICENSE,
             license_note=src.LICENSE_NOTE, citation=src.CITATION + "\n\n" + PAPER_CITATION,
             description=(
-                f"The stdin/stdout problems of LiveCodeBench code generation ({release}), with their "
+                "The stdin/stdout problems of LiveCodeBench code generation"
+                + (f" ({release})" if source is None else "") + ", with their "
                 "public and private tests decoded into plain `{input, output}` pairs."
             ),
             split_note="One test split." + (f" Contest dates from {options['since']}" if options.get("since") else "")

@@ -64,4 +64,8 @@ def ensure_ag_mbpp_x(out_dir: str | os.PathLike | None = None, *, workers: int |
         shutil.rmtree(folder)
     folder.parent.mkdir(parents=True, exist_ok=True)
     os.replace(tmp, folder)
+    if out_dir is None:  # builds made by older code are never read again
+        for stale in folder.parent.iterdir():
+            if stale.is_dir() and stale != folder and not stale.name.startswith("."):
+                shutil.rmtree(stale, ignore_errors=True)
     return folder

@@ -12,6 +12,7 @@ from __future__ import annotations
 import ast
 import inspect
 import re
+import warnings
 from dataclasses import dataclass
 from typing import Any, Sequence
 
@@ -218,7 +219,9 @@ def _convert(task: SourceTask) -> Conversion:
         raise Unsupported("setup_code", "the tests need setup code (objects built before the asserts)")
     code = task.code.replace("\r\n", "\n").replace("\r", "\n")
     try:
-        compile(code, f"<{task.problem_id}>", "exec")
+        with warnings.catch_warnings():  # old escapes in reference code are not our warnings
+            warnings.simplefilter("ignore")
+            compile(code, f"<{task.problem_id}>", "exec")
     except SyntaxError as exc:
         raise Unsupported("reference_syntax_error", f"the reference code is not valid Python 3 ({exc.msg})") from None
     cases: list[_Case] = []

@@ -24,7 +24,7 @@ from .files import read_rows, require
 
 HUB_ID = "livecodebench/code_generation_lite"
 DEFAULT_RELEASE = "release_v5"
-LICENSE = "cc-by-4.0"
+LICENSE = "other"
 LICENSE_NOTE = ("The problems come from AtCoder, Codeforces and LeetCode as collected by LiveCodeBench "
                 "(Jain et al. 2024); see the LiveCodeBench terms for their use.")
 CITATION = """@article{jain2024livecodebench,
