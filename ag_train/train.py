@@ -1,0 +1,229 @@
+"""Train a model with TRL's ``GRPOTrainer`` from a recipe, rewarded by the verifier.
+
+    from ag_train.train import train
+    outcome = train("recipes/grpo/tiny-cpu.yaml", ["grpo.max_steps=2"])
+    outcome.rewards            # mean reward of every logged step
+
+The run folder (``grpo.output_dir``, default ``runs/<recipe name>``) receives the
+checkpoints, the final model, ``pass_at_1.json`` (before and after training),
+``recipe.yaml`` (the resolved recipe) and a model card, ``README.md``.
+
+The model ``tiny`` builds the tiny offline model of :mod:`ag_train.tiny` into the run folder.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import shlex
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from . import data as data_mod
+from .errors import TrainError
+from .recipe import Recipe, apply_overrides, grpo_config, load_recipe, non_default_fields, recipe_from_dict
+
+logger = logging.getLogger(__name__)
+
+TINY_MODEL = "tiny"
+RESULTS_FILE = "pass_at_1.json"
+
+
+@dataclass
+class Plan:
+    """What a recipe resolves to: the recipe, the GRPOConfig and (when loaded) the rows."""
+
+    recipe: Recipe
+    config: Any                                   # trl.GRPOConfig
+    train_rows: list[dict[str, Any]] | None = None
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def output_dir(self) -> Path:
+        return Path(self.config.output_dir)
+
+    def describe(self) -> str:
+        """The resolved recipe, the GRPOConfig fields that differ from TRL's defaults and the data."""
+        from .card import _plain
+
+        doc: dict[str, Any] = {"recipe": _plain(self.recipe.to_dict()),
+                               "grpo_config (differs from TRL defaults)": _plain(non_default_fields(self.config))}
+        if self.train_rows is not None:
+            doc["train_dataset"] = _plain(data_mod.describe(self.train_rows))
+        if self.notes:
+            doc["notes"] = self.notes
+        return yaml.safe_dump(doc, sort_keys=False, allow_unicode=True, width=100)
+
+
+@dataclass
+class Outcome:
+    """The result of a training run."""
+
+    output_dir: Path
+    global_step: int
+    rewards: list[float]                          # mean reward of each logged step
+    before: dict[str, Any] | None
+    after: dict[str, Any] | None
+    log_history: list[dict[str, Any]]
+
+
+def _as_recipe(recipe: str | Path | Recipe, overrides: list[str] | tuple[str, ...]) -> Recipe:
+    if isinstance(recipe, Recipe):
+        if not overrides:
+            return recipe
+        data = apply_overrides(recipe.to_dict(), overrides)
+        return recipe_from_dict(data, source=recipe.source)
+    return load_recipe(recipe, overrides)
+
+
+def plan(recipe: str | Path | Recipe, overrides: list[str] | tuple[str, ...] = (), *, output_dir: str | Path | None = None,
+         load_data: bool = True, strict_data: bool = True) -> Plan:
+    """Resolve a recipe into a ``GRPOConfig`` and its training rows, without training.
+
+    With ``strict_data=False`` a dataset that cannot be loaded here (a Hub id offline) or a
+    missing toolchain becomes a note instead of an error: what ``--dry-run`` wants.
+    """
+    from ag_eval.errors import ToolchainMissingError
+
+    recipe = _as_recipe(recipe, overrides)
+    config = grpo_config(recipe, output_dir=str(output_dir) if output_dir else None, push_to_hub=False)
+    result = Plan(recipe=recipe, config=config)
+    try:
+        recipe.languages = data_mod.check_languages(recipe.languages, require_installed=True)
+    except ToolchainMissingError as exc:
+        if strict_data:
+            raise
+        result.notes.append(str(exc))
+    if load_data:
+        try:
+            result.train_rows = data_mod.train_rows(recipe)
+        except Exception as exc:  # noqa: BLE001 - reported, then re-raised when strict
+            from ag_eval.errors import AgnosticsError
+
+            if strict_data or not isinstance(exc, AgnosticsError):
+                raise
+            result.notes.append(f"training data not loaded here: {exc}")
+    return result
+
+
+def _model_and_tokenizer(recipe: Recipe, out: Path):
+    from transformers import AutoTokenizer
+
+    model = recipe.model
+    if model == TINY_MODEL:
+        from .tiny import build_tiny_model
+
+        target = out / "tiny-model"
+        if not (target / "config.json").is_file():
+            build_tiny_model(target, seed=recipe.shuffle_seed)
+        model = str(target)
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(model)
+    except OSError as exc:
+        raise TrainError(f"cannot load the tokenizer of model {recipe.model!r} ({exc}); "
+                         "give a Hub id or a local folder with a saved model.") from None
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    return model, tokenizer
+
+
+def _reward_functions(recipe: Recipe):
+    from .rewards import get_reward_function
+
+    return [get_reward_function(recipe.reward.name, **recipe.reward.options())]
+
+
+def _previous_results(out: Path) -> dict[str, Any]:
+    try:
+        return json.loads((out / RESULTS_FILE).read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+def train(recipe: str | Path | Recipe, overrides: list[str] | tuple[str, ...] = (), *, dry_run: bool = False,
+          resume: bool | str = False, output_dir: str | Path | None = None, push_to_hub: bool = False,
+          callbacks: list | None = None, command: str | None = None) -> Plan | Outcome:
+    """Resolve the recipe and train; with ``dry_run`` return the :class:`Plan` without training.
+
+    ``resume=True`` continues from the newest checkpoint in the run folder; a path names one.
+    """
+    if dry_run:
+        return plan(recipe, overrides, output_dir=output_dir, strict_data=False)
+    p = plan(recipe, overrides, output_dir=output_dir)
+    recipe, args = p.recipe, p.config
+    out = p.output_dir
+    out.mkdir(parents=True, exist_ok=True)
+    if resume is True and not any(out.glob("checkpoint-*")):
+        raise TrainError(f"--resume found no checkpoint-* folder in {out}; train once first or drop --resume.")
+
+    from trl import GRPOTrainer
+
+    from .evaluation import PassAtOneCallback
+
+    model, tokenizer = _model_and_tokenizer(recipe, out)
+    ev = recipe.eval
+    previous = _previous_results(out) if resume else {}
+    eval_rows = data_mod.eval_rows(recipe) if ev.every_n_steps > 0 else []
+    final_rows = data_mod.final_rows(recipe) if ev.before_after else []
+    evaluator = PassAtOneCallback(eval_rows, every_n_steps=ev.every_n_steps, final_rows=final_rows,
+                                  max_new_tokens=ev.max_new_tokens or args.max_completion_length,
+                                  temperature=ev.temperature, num_samples=ev.num_samples, batch_size=ev.batch_size,
+                                  workers=recipe.reward.workers)
+    trainer = GRPOTrainer(model=model, reward_funcs=_reward_functions(recipe), args=args,
+                          train_dataset=data_mod.to_dataset(p.train_rows), processing_class=tokenizer,
+                          callbacks=[evaluator, *(callbacks or [])])
+    evaluator.attach(trainer)
+    (out / "recipe.yaml").write_text(yaml.safe_dump(recipe.to_dict(), sort_keys=False))
+    logger.info("training %s on %d rows (%s) into %s", recipe.model, len(p.train_rows),
+                ", ".join(recipe.languages), out)
+    trainer.train(resume_from_checkpoint=resume if resume else None)
+    trainer.save_model(str(out))
+
+    before = evaluator.before or previous.get("before")
+    outcome = Outcome(output_dir=out, global_step=trainer.state.global_step,
+                      rewards=[h["reward"] for h in trainer.state.log_history if "reward" in h],
+                      before=before, after=evaluator.after, log_history=list(trainer.state.log_history))
+    if trainer.accelerator.is_main_process:
+        _write_results(recipe, args, outcome, evaluator, command)
+        if push_to_hub:
+            _push(out, args.hub_model_id or recipe.name, args)
+    return outcome
+
+
+def _write_results(recipe: Recipe, args, outcome: Outcome, evaluator, command: str | None) -> None:
+    from .card import render_model_card
+
+    out = outcome.output_dir
+    results = {"recipe": recipe.name, "model": recipe.model, "global_step": outcome.global_step,
+               "before": outcome.before, "after": outcome.after, "during": evaluator.history}
+    (out / RESULTS_FILE).write_text(json.dumps(results, indent=2) + "\n")
+    if command is None:
+        source = Path(recipe.source or f"{recipe.name}.yaml")
+        try:
+            source = source.resolve().relative_to(Path.cwd())
+        except ValueError:
+            pass
+        command = f"agnostics train {shlex.quote(str(source))}"
+    card = render_model_card(recipe, grpo_fields=recipe.grpo, global_step=outcome.global_step,
+                             before=outcome.before, after=outcome.after, command=command,
+                             model_name=(args.hub_model_id or recipe.name).split("/")[-1])
+    (out / "README.md").write_text(card)
+    logger.info("wrote %s and README.md in %s", RESULTS_FILE, out)
+
+
+def _push(out: Path, repo_id: str, args) -> None:
+    from huggingface_hub import HfApi
+
+    if "/" not in repo_id:
+        logger.info("pushing to %s under your user namespace", repo_id)
+    try:
+        api = HfApi(token=args.hub_token)
+        url = api.create_repo(repo_id, private=bool(args.hub_private_repo), exist_ok=True)
+        api.upload_folder(repo_id=url.repo_id, folder_path=str(out), commit_message=f"GRPO run {out.name}",
+                          ignore_patterns=["checkpoint-*", "checkpoint-*/**", "tiny-model/**", "runs/**"])
+    except Exception as exc:  # noqa: BLE001 - any Hub failure is one user-facing sentence
+        raise TrainError(f"pushing {out} to the Hub as {repo_id} failed ({exc}); "
+                         "log in with `hf auth login` or set grpo.hub_model_id, then push again.") from None
