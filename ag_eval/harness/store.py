@@ -55,6 +55,12 @@ def load_samples(out_dir: str | Path) -> dict[SampleKey, dict[str, Any]]:
     return {sample_key(r): r for r in read_jsonl(Path(out_dir) / SAMPLES_FILE)}
 
 
+def _ends_with_newline(path: Path) -> bool:
+    with path.open("rb") as f:
+        f.seek(-1, 2)
+        return f.read(1) == b"\n"
+
+
 class RunStore:
     """Appends to the run's files from any thread."""
 
@@ -110,7 +116,10 @@ class RunStore:
         with self._lock:
             handle = getattr(self, attr)
             if handle is None:
-                handle = (self.dir / name).open("a", encoding="utf-8")
+                path = self.dir / name
+                handle = path.open("a", encoding="utf-8")
+                if path.stat().st_size and not _ends_with_newline(path):
+                    handle.write("\n")  # a killed run left half a line: start on a fresh one
                 setattr(self, attr, handle)
             handle.write(line)
             handle.flush()

@@ -139,7 +139,8 @@ def plot_bars(series: dict[str, dict[str, tuple[float, float, float]]], path: Pa
         vals = [values[g] for g in groups if g in values]
         ys = [100 * v[0] for v in vals]
         err = [[100 * (v[0] - v[1]) for v in vals], [100 * (v[2] - v[0]) for v in vals]]
-        ax.bar(xs, ys, width=width, yerr=err, capsize=3, label=name)
+        bars = ax.bar(xs, ys, width=width, yerr=err, capsize=3, label=name)
+        ax.bar_label(bars, labels=[f"{y:.1f}" for y in ys], fontsize=7, padding=2)
     ax.set_xticks(range(len(groups)))
     ax.set_xticklabels(groups, rotation=20 if len(groups) > 5 else 0, ha="right" if len(groups) > 5 else "center")
     ax.set_ylabel("pass@1 (%)")

@@ -29,6 +29,7 @@ class TransformersBackend:
         self.batch_size = batch_size
         self.template_kwargs = template_kwargs or {}
         self.model_name = model_name
+        self.device = str(model.device)
         if tokenizer.pad_token_id is None:
             tokenizer.pad_token = tokenizer.eos_token
         tokenizer.padding_side = "left"
@@ -56,7 +57,7 @@ class TransformersBackend:
     def describe(self) -> dict[str, Any]:
         import transformers
 
-        return {"backend": self.name, "transformers": transformers.__version__, "device": str(self.model.device),
+        return {"backend": self.name, "transformers": transformers.__version__, "device": self.device,
                 "batch_size": self.batch_size}
 
     def _prompt(self, req: GenRequest) -> tuple[str, bool]:
