@@ -116,10 +116,18 @@ def grpo_field_names() -> list[str]:
     return sorted(f.name for f in dataclasses.fields(GRPOConfig) if f.init)
 
 
-def _check_keys(where: str, keys, valid: list[str]) -> None:
+def _check_keys(where: str, keys, valid: list[str], *, many: str | None = None) -> None:
+    """Fail on unknown keys, naming the valid ones (or, for a long list, the closest ones)."""
+    import difflib
+
     unknown = sorted(set(keys) - set(valid))
-    if unknown:
+    if not unknown:
+        return
+    if many is None:
         raise RecipeError(f"unknown key(s) {', '.join(unknown)} in {where}; valid keys are {', '.join(sorted(valid))}.")
+    close = sorted({m for k in unknown for m in difflib.get_close_matches(k, valid, n=3, cutoff=0.6)})
+    hint = f"did you mean {', '.join(close)}? " if close else ""
+    raise RecipeError(f"unknown key(s) {', '.join(unknown)} in {where}; {hint}valid keys are {many}.")
 
 
 def parse_value(text: str) -> Any:
@@ -182,7 +190,8 @@ def recipe_from_dict(data: dict[str, Any], *, source: str = "<dict>") -> Recipe:
     grpo = kwargs.get("grpo") or {}
     if not isinstance(grpo, dict):
         raise RecipeError(f"recipe {source}: 'grpo' must be a mapping of GRPOConfig fields to values.")
-    _check_keys(f"the grpo section of recipe {source} (GRPOConfig fields)", grpo, grpo_field_names())
+    _check_keys(f"the grpo section of recipe {source}", grpo, grpo_field_names(),
+                many="the fields of trl.GRPOConfig (python -c 'import trl; help(trl.GRPOConfig)')")
     kwargs["grpo"] = {k: _number(v) for k, v in grpo.items()}
     for key in ("max_problems", "shuffle_seed"):
         if key in kwargs:

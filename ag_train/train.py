@@ -89,8 +89,14 @@ def plan(recipe: str | Path | Recipe, overrides: list[str] | tuple[str, ...] = (
     from ag_eval.errors import ToolchainMissingError
 
     recipe = _as_recipe(recipe, overrides)
-    config = grpo_config(recipe, output_dir=str(output_dir) if output_dir else None, push_to_hub=False)
-    result = Plan(recipe=recipe, config=config)
+    extra: dict[str, Any] = {"output_dir": str(output_dir) if output_dir else None, "push_to_hub": False}
+    notes = []
+    if not strict_data and not recipe.grpo.get("use_cpu") and not _has_accelerator():
+        # A GPU recipe checked on a host without one: TrainingArguments refuses bf16 there.
+        extra["use_cpu"] = True
+        notes.append("no GPU here: checked with use_cpu=true added; on a GPU host the recipe runs as written.")
+    config = grpo_config(recipe, **extra)
+    result = Plan(recipe=recipe, config=config, notes=notes)
     try:
         recipe.languages = data_mod.check_languages(recipe.languages, require_installed=True)
     except ToolchainMissingError as exc:
@@ -107,6 +113,12 @@ def plan(recipe: str | Path | Recipe, overrides: list[str] | tuple[str, ...] = (
                 raise
             result.notes.append(f"training data not loaded here: {exc}")
     return result
+
+
+def _has_accelerator() -> bool:
+    import torch
+
+    return torch.cuda.is_available() or (hasattr(torch, "xpu") and torch.xpu.is_available())
 
 
 def _model_and_tokenizer(recipe: Recipe, out: Path):
