@@ -76,9 +76,11 @@ class _Verifier:
 
 class _Progress:
     def __init__(self, total_gen: int, total_verify: int):
+        from rich.console import Console
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-        self._p = Progress(TextColumn("{task.description:>9}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+        self._p = Progress(TextColumn("{task.description:>9}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                           console=Console(stderr=True))
         self._ids = {"generate": self._p.add_task("generate", total=total_gen),
                      "verify": self._p.add_task("verify", total=total_verify)}
         self._p.start()

@@ -70,10 +70,16 @@ class _Engine:
                 prompts.append({"prompt_token_ids": self.tokenizer.encode(text, add_special_tokens=False)})
             else:
                 prompts.append(req.text or "")
-            params.append(SamplingParams(n=req.n, temperature=sampling.temperature, top_p=sampling.top_p,
-                                         max_tokens=sampling.max_new_tokens, stop=req.stop or None, seed=req.seed))
+            greedy = sampling.temperature == 0  # one greedy answer, repeated n times below
+            params.append(SamplingParams(n=1 if greedy else req.n, temperature=sampling.temperature,
+                                         top_p=1.0 if greedy else sampling.top_p, max_tokens=sampling.max_new_tokens,
+                                         stop=req.stop or None, seed=req.seed))
         outputs = self.llm.generate(prompts, params, use_tqdm=False)
-        return [(req.index, [o.text for o in out.outputs]) for req, out in zip(requests, outputs)]
+        results = []
+        for req, out in zip(requests, outputs):
+            texts = [o.text for o in out.outputs]
+            results.append((req.index, texts * req.n if len(texts) == 1 and req.n > 1 else texts))
+        return results
 
 
 def _worker(gpus: str, engine_args: dict, template_kwargs: dict, sampling: SamplingSpec, tasks, results) -> None:
