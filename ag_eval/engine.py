@@ -23,17 +23,21 @@ from pathlib import Path
 from typing import Any
 
 from .compare import parse_compare
-from .errors import AgnosticsError
+from .errors import AgnosticsError, SandboxUnavailableError
 from .extract import extract_code
 from .host import SANDBOX_UID
 from .jobs import CompileResult, Job, Result, TestResult
 from .runners import Runner, get_registry
 from .sandbox import ExecLimits, ExecResult, NsjailSandbox
+from .session import JailSession, SessionDied
+from .supervisor import supervisor_binary
 from .verdicts import Verdict
 
 logger = logging.getLogger(__name__)
 
 WORKDIR_ENV = "AGNOSTICS_WORKDIR"
+#: Set to 1 to start one jail per test instead of one per program (slower; for comparison).
+ONE_JAIL_PER_TEST_ENV = "AGNOSTICS_ONE_JAIL_PER_TEST"
 #: Characters of stdout/stderr kept per test in a result.
 KEEP_OUTPUT_CHARS = 1024
 
@@ -119,11 +123,98 @@ def classify(res: ExecResult, limits: ExecLimits) -> Verdict | None:
     return None
 
 
+def _judge(res: ExecResult, case, limits: ExecLimits, comparator, mode: str) -> Verdict:
+    verdict = classify(res, limits)
+    if verdict is not None:
+        return verdict
+    if mode == "exit_code":
+        return Verdict.PASS
+    actual = res.stdout.decode("utf-8", "surrogateescape")
+    return Verdict.PASS if comparator(actual, case.output) else Verdict.WRONG_OUTPUT
+
+
+def _run_tests(sandbox, argv: list[str], cases: list, *, workdir: Path, limits: ExecLimits, env: dict[str, str],
+               mounts: list[str], judge: Callable, fail_fast: bool) -> list[tuple[ExecResult, Verdict]]:
+    """Run the tests in order; stops after a sandbox error, or the first failure with fail_fast.
+
+    With nsjail and the supervisor, one jail serves all tests of the program (a fresh
+    process per test); otherwise each test gets its own jail.
+    """
+    results: list[tuple[ExecResult, Verdict]] = []
+    supervisor = _supervisor_for(sandbox)
+    session = None
+    retried = False
+    try:
+        i = 0
+        while i < len(cases):
+            case = cases[i]
+            stdin = (case.input if case is not None else "").encode("utf-8", "surrogateescape")
+            if supervisor is None:
+                res = sandbox.execute(argv, stdin=stdin, workdir=workdir, writable=False, limits=limits, env=env,
+                                      mounts=mounts)
+            else:
+                if session is None:
+                    session = JailSession(sandbox, supervisor, argv, workdir=workdir, limits=limits, env=env,
+                                          mounts=mounts, n_tests=len(cases) - i)
+                try:
+                    res = session.run(stdin, limits)
+                except SessionDied as exc:
+                    log = session.close()
+                    memory_hit = session.slot is not None and session.slot.memory_evidence(limits.memory_mb)[1]
+                    session = None
+                    if memory_hit:  # the OOM killer took the supervisor along with the program
+                        res = ExecResult(None, signal.SIGKILL, 0.0, 0.0, b"", b"", memory_limit_hit=True)
+                    elif not retried:
+                        retried = True
+                        continue
+                    else:
+                        detail = next((ln for ln in log.splitlines() if ln.startswith(("[E]", "[F]"))), "")
+                        res = ExecResult(None, None, 0.0, 0.0, b"", b"", sandbox_error=f"{exc} {detail}".strip())
+            verdict = judge(res, case)
+            results.append((res, verdict))
+            if verdict is Verdict.SANDBOX_ERROR or (fail_fast and verdict is not Verdict.PASS):
+                break
+            i += 1
+    finally:
+        if session is not None:
+            session.close()
+    return results
+
+
+def _supervisor_for(sandbox):
+    if not isinstance(sandbox, NsjailSandbox) or os.environ.get(ONE_JAIL_PER_TEST_ENV):
+        return None
+    return supervisor_binary()
+
+
+def work_base() -> str:
+    """Where per-program work folders go: $AGNOSTICS_WORKDIR, else a folder on /dev/shm.
+
+    On a tmpfs, whatever a compile step writes is charged to the jail's memory cgroup,
+    so code run at compile time (Nim staticExec, Template Haskell...) cannot fill a disk.
+    """
+    base = os.environ.get(WORKDIR_ENV)
+    if not base:
+        shm = Path("/dev/shm")
+        base = str(shm / f"agnostics-{os.geteuid()}") if shm.is_dir() and os.access(shm, os.W_OK) else \
+            os.path.join(tempfile.gettempdir(), f"agnostics-{os.geteuid()}")
+    if base not in _checked_bases:
+        os.makedirs(base, mode=0o755, exist_ok=True)
+        for folder in (Path(base), *Path(base).resolve().parents):
+            if not folder.stat().st_mode & 0o001:
+                raise SandboxUnavailableError(
+                    f"the jail's user cannot reach the work folder {base}: {folder} is not searchable by others "
+                    f"(mode {oct(folder.stat().st_mode & 0o777)}); set {WORKDIR_ENV} to a folder under a "
+                    "world-searchable path such as /dev/shm or /tmp.")
+        _checked_bases.add(base)
+    return base
+
+
+_checked_bases: set[str] = set()
+
+
 def _make_workdir() -> Path:
-    base = os.environ.get(WORKDIR_ENV) or None
-    if base:
-        os.makedirs(base, exist_ok=True)
-    path = Path(tempfile.mkdtemp(prefix="agnostics-", dir=base))
+    path = Path(tempfile.mkdtemp(prefix="job-", dir=work_base()))
     if os.geteuid() == 0:
         os.chown(path, SANDBOX_UID, SANDBOX_UID)
     path.chmod(0o755)
@@ -169,25 +260,16 @@ def verify(job: Job | dict, *, sandbox=None, fail_fast: bool = False) -> Result:
                               compile=compile_result, code=code, time_s=time.monotonic() - started)
         limits = _test_limits(job, runner)
         run_argv = runner.run_argv()
-        tests: list[TestResult] = []
         cases = job.tests if job.mode == "stdio" else (job.tests[:1] or [None])
-        for case in cases:
-            stdin = (case.input if case is not None else "").encode("utf-8", "surrogateescape")
-            res = sandbox.execute(run_argv, stdin=stdin, workdir=workdir, writable=False, limits=limits, env=env, mounts=mounts)
-            verdict = classify(res, limits)
-            if verdict is None:
-                if job.mode == "exit_code":
-                    verdict = Verdict.PASS
-                else:
-                    actual = res.stdout.decode("utf-8", "surrogateescape")
-                    verdict = Verdict.PASS if comparator(actual, case.output) else Verdict.WRONG_OUTPUT
+        runs = _run_tests(sandbox, run_argv, cases, workdir=workdir, limits=limits, env=env, mounts=mounts,
+                          judge=lambda res, case: _judge(res, case, limits, comparator, job.mode), fail_fast=fail_fast)
+        tests: list[TestResult] = []
+        for res, verdict in runs:
             tests.append(TestResult(
                 verdict=verdict, time_s=round(res.wall_s, 4), exit_code=res.exit_code, signal=res.signal,
                 stdout=_truncate(res.stdout), stderr=_truncate(res.stderr),
                 detail=res.sandbox_error or "",
             ))
-            if verdict is Verdict.SANDBOX_ERROR or (fail_fast and verdict is not Verdict.PASS):
-                break
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     passed = sum(t.verdict is Verdict.PASS for t in tests)

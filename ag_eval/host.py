@@ -30,6 +30,7 @@ class HostInfo:
     cgroup: str | None  # "v1", "v2" or None (memory then limited by rlimit_as only)
     outside_uid: int = SANDBOX_UID  # the host uid the jailed user maps to (nobody when we are root)
     outside_gid: int = SANDBOX_UID
+    memsw: bool = False  # cgroup v1 can limit memory+swap (swap accounting is on)
     warnings: tuple[str, ...] = field(default=())
 
 
@@ -119,7 +120,8 @@ def host_info() -> HostInfo:
         uid, gid = os.geteuid(), os.getegid()
         warnings.append("not running as root: jailed programs map to your own uid on the host, not to nobody. "
                         "Fix: run the verifier as root for the full isolation.")
-    info = HostInfo(nsjail=nsjail, cgroup=mode, outside_uid=uid, outside_gid=gid, warnings=tuple(warnings))
+    memsw = mode == "v1" and (CGROUP_ROOT / "memory" / CGROUP_PARENT / "memory.memsw.limit_in_bytes").exists()
+    info = HostInfo(nsjail=nsjail, cgroup=mode, outside_uid=uid, outside_gid=gid, memsw=memsw, warnings=tuple(warnings))
     _smoke_test(info)
     for w in warnings:
         logger.warning(w)

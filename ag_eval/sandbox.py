@@ -88,7 +88,7 @@ class NsjailSandbox:
     # ---- argv ------------------------------------------------------------------------------
     def argv(self, cmd: list[str], *, workdir: Path, writable: bool, limits: ExecLimits,
              env: dict[str, str] | None = None, mounts: list[str] | tuple[str, ...] = (), log_fd: int | None = None,
-             cgroup_parent: str | None = None) -> list[str]:
+             cgroup_parent: str | None = None, extra_binds: tuple[tuple[str, str], ...] = ()) -> list[str]:
         h = self.host
         a = [h.nsjail, "-Mo", "--quiet" if log_fd is not None else "--really_quiet",
              "--user", f"{SANDBOX_UID}:{h.outside_uid}", "--group", f"{SANDBOX_UID}:{h.outside_gid}",
@@ -105,6 +105,8 @@ class NsjailSandbox:
         if h.cgroup == "v1":
             a += ["--cgroup_mem_max", str(limits.memory_mb * 1024 * 1024),
                   "--cgroup_pids_max", str(limits.processes), "--rlimit_as", "inf", "--rlimit_nproc", "max"]
+            if h.memsw:  # with swap on the host, memory+swap together stay under the limit
+                a += ["--cgroup_mem_memsw_max", str(limits.memory_mb * 1024 * 1024)]
             if cgroup_parent:
                 a += ["--cgroup_mem_parent", cgroup_parent, "--cgroup_pids_parent", cgroup_parent]
         elif h.cgroup == "v2":
@@ -121,6 +123,8 @@ class NsjailSandbox:
             if os.path.exists(m) and m not in BASE_MOUNTS:
                 a += ["-R", m]
         a += ["-B" if writable else "-R", f"{workdir}:/work"]
+        for src, dst in extra_binds:
+            a += ["-R", f"{src}:{dst}"]
         a += ["-m", f"none:/tmp:tmpfs:size={limits.tmpfs_mb * 1024 * 1024}"]
         for k, v in {**BASE_ENV, **(env or {})}.items():
             a += ["-E", f"{k}={v}"]

@@ -1,0 +1,169 @@
+"""A jail that runs many tests of one program: nsjail + the in-jail supervisor.
+
+One jail start per program instead of per test; each test is still a fresh process,
+and between tests the supervisor kills every other process of the jail and empties
+/tmp. Limits per test (CPU, wall, output) are applied by the supervisor; memory and
+process limits are the jail's cgroup, whose counters are reset before each test.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import selectors
+import signal
+import struct
+import subprocess
+import time
+from pathlib import Path
+
+from .cgroups import CgroupSlot, slot_for_thread
+from .sandbox import ExecLimits, ExecResult, NsjailSandbox, _reap
+from .supervisor import JAIL_PATH
+
+_FRAME = struct.Struct("<cI")
+
+
+class SessionDied(Exception):
+    """The supervisor ended between or during tests (the jail must be restarted)."""
+
+
+class JailSession:
+    def __init__(self, sandbox: NsjailSandbox, supervisor: Path, cmd: list[str], *, workdir: Path,
+                 limits: ExecLimits, env: dict[str, str] | None, mounts: list[str] | tuple[str, ...], n_tests: int):
+        self.slot: CgroupSlot | None = slot_for_thread() if sandbox.host.cgroup == "v1" else None
+        # The jail as a whole: CPU and wall are the supervisor's (per test, they are set by it).
+        budget = n_tests * (limits.wall_s + 1.0) + 5.0
+        jail_limits = ExecLimits(**{**limits.__dict__, "cpu_s": budget, "wall_s": budget})
+        self._log_r, log_w = os.pipe()
+        argv = sandbox.argv([JAIL_PATH, "--", *cmd], workdir=workdir, writable=False, limits=jail_limits, env=env,
+                            mounts=mounts, log_fd=log_w, cgroup_parent=self.slot.name if self.slot else None,
+                            extra_binds=((str(supervisor), JAIL_PATH),))
+        if self.slot is not None:
+            self.slot.reset()
+        try:
+            self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                                         pass_fds=(log_w,), start_new_session=True)
+        finally:
+            os.close(log_w)
+        self._out = self.proc.stdout.fileno()
+        os.set_blocking(self._out, False)
+        self._buf = bytearray()
+        self.alive = True
+
+    # ---- protocol ---------------------------------------------------------------------
+    def _read_more(self, deadline: float, sel: selectors.BaseSelector) -> bool:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            return False
+        if not sel.select(timeout=remaining):
+            return False
+        try:
+            chunk = os.read(self._out, 1 << 16)
+        except BlockingIOError:
+            return True
+        if not chunk:
+            raise SessionDied("the supervisor ended")
+        self._buf += chunk
+        return True
+
+    def run(self, stdin: bytes, limits: ExecLimits) -> ExecResult:
+        """Run one test. Raises SessionDied if the jail went away (then close() and restart)."""
+        if not self.alive:
+            raise SessionDied("session closed")
+        if self.slot is not None:
+            self.slot.reset()
+        cpu = max(1, math.ceil(limits.cpu_s))
+        header = (f"R {cpu} {int(limits.wall_s * 1000)} {limits.output_bytes} {limits.stderr_bytes} {len(stdin)}\n"
+                  ).encode()
+        try:
+            self.proc.stdin.write(header + stdin)
+            self.proc.stdin.flush()
+        except (BrokenPipeError, OSError):
+            self.alive = False
+            raise SessionDied("the supervisor is gone") from None
+        deadline = time.monotonic() + limits.wall_s + 2.0
+        out, err = bytearray(), bytearray()
+        sel = selectors.DefaultSelector()
+        sel.register(self._out, selectors.EVENT_READ)
+        try:
+            while True:
+                buf = self._buf
+                if buf[:1] in (b"O", b"E"):
+                    if len(buf) >= 5:
+                        tag, n = _FRAME.unpack_from(buf)
+                        if len(buf) >= 5 + n:
+                            (out if tag == b"O" else err).extend(buf[5:5 + n])
+                            del buf[:5 + n]
+                            continue
+                elif buf[:1] == b"X":
+                    nl = buf.find(b"\n")
+                    if nl >= 0:
+                        fields = buf[2:nl].split()
+                        del buf[:nl + 1]
+                        break
+                elif buf:
+                    self.alive = False
+                    raise SessionDied(f"bad frame from the supervisor: {bytes(buf[:16])!r}")
+                try:
+                    ok = self._read_more(deadline, sel)
+                except SessionDied:
+                    self.alive = False
+                    raise
+                if not ok:
+                    self.alive = False
+                    raise SessionDied("the supervisor did not answer in time")
+        finally:
+            sel.close()
+        status, utime, stime, wall_us, flags, maxrss = (int(f) for f in fields)
+        code = os.waitstatus_to_exitcode(status)
+        exit_code, sig = (code, None) if code >= 0 else (None, -code)
+        cpu_s = (utime + stime) / 1e6
+        result = ExecResult(
+            exit_code=exit_code, signal=sig, wall_s=wall_us / 1e6, cpu_s=cpu_s, stdout=bytes(out), stderr=bytes(err),
+            max_rss_mb=maxrss / 1024.0, timed_out=bool(flags & 1),
+            cpu_exceeded=cpu_s >= 0.9 * cpu or sig == signal.SIGXCPU, output_exceeded=bool(flags & 2),
+            sandbox_error="the program could not be started" if flags & 4 else None,
+        )
+        if self.slot is not None:
+            result.memory_peak_mb, result.memory_limit_hit = self.slot.memory_evidence(limits.memory_mb)
+        return result
+
+    def close(self) -> str:
+        """End the jail; returns nsjail's log (for error reports)."""
+        if self.alive:
+            try:
+                self.proc.stdin.write(b"Q\n")
+                self.proc.stdin.close()
+            except (BrokenPipeError, OSError):
+                pass
+        self.alive = False
+        try:
+            self.proc.stdin.close()
+        except OSError:
+            pass
+        end = time.monotonic() + 2.0
+        while time.monotonic() < end:
+            pid, status, _ = os.wait4(self.proc.pid, os.WNOHANG)
+            if pid:
+                break
+            time.sleep(0.001)
+        else:
+            _reap(self.proc, kill=True)
+        self.proc.returncode = 0
+        self.proc.stdout.close()
+        os.set_blocking(self._log_r, False)
+        try:
+            log = os.read(self._log_r, 1 << 16).decode("utf-8", "replace")
+        except (BlockingIOError, OSError):
+            log = ""
+        os.close(self._log_r)
+        if self.slot is not None:
+            self.slot.clean_children()
+        return log
+
+    def __enter__(self) -> "JailSession":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
