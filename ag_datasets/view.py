@@ -51,7 +51,7 @@ def _template(template: str | os.PathLike | None) -> jinja2.Template:
 
 
 def render_prompt(row: dict[str, Any], language: str, *, template: str | os.PathLike | None = None,
-                  include_hint: bool = True) -> str:
+                  include_hint: bool = False) -> str:
     """The user message for one problem in one language."""
     from ag_eval import get_runner
 
@@ -67,7 +67,7 @@ def render_prompt(row: dict[str, Any], language: str, *, template: str | os.Path
 
 
 def view_row(row: dict[str, Any], language: str, *, template: str | os.PathLike | None = None,
-             include_hint: bool = True) -> dict[str, Any]:
+             include_hint: bool = False) -> dict[str, Any]:
     from ag_eval import get_runner
 
     return {
@@ -82,7 +82,7 @@ def view_row(row: dict[str, Any], language: str, *, template: str | os.PathLike 
 
 
 def language_view(rows: Iterable[dict[str, Any]], language: str, *, template: str | os.PathLike | None = None,
-                  include_hint: bool = True):
+                  include_hint: bool = False):
     """The per-language view of problem rows: a ``datasets.Dataset`` in, a Dataset out; else a list."""
     try:
         from datasets import Dataset

@@ -40,7 +40,7 @@ def _template_kwargs(pairs: tuple[str, ...]) -> dict:
               help="Extra chat template variable, e.g. enable_thinking=false (repeatable).")
 @click.option("--prompt-template", default=None, type=click.Path(exists=True, dir_okay=False),
               help="jinja2 prompt template replacing the paper's (Ag-*-X datasets).")
-@click.option("--prompt-hint/--no-prompt-hint", default=True, show_default=True,
+@click.option("--prompt-hint/--no-prompt-hint", default=False, show_default=True,
               help="Append the language runner's short I/O hint to the prompt (Ag-*-X datasets).")
 @click.option("--limit", type=int, default=None, help="Only the first N problems (per language).")
 @click.option("--seed", type=int, default=0, show_default=True)

@@ -42,7 +42,7 @@ class EvalConfig:
     system_prompt: str | None = None
     chat_template_kwargs: dict[str, Any] = field(default_factory=dict)
     prompt_template: str | None = None
-    prompt_hint: bool = True
+    prompt_hint: bool = False
     limit: int | None = None
     seed: int = 0
     format: str = "auto"

@@ -11,16 +11,16 @@ ROW = {"problem_id": "p/1", "title": "T", "statement": "Add two numbers.\n\n## I
        "tests": [{"input": "1 2\n", "output": "3\n"}], "compare": "tokens", "time_limit_s": 2.0, "memory_limit_mb": 256}
 
 
-def test_the_prompt_is_the_language_agnostic_one_with_the_runner_hint():
+def test_the_prompt_is_the_papers_language_agnostic_one_and_the_hint_is_opt_in():
     from ag_eval import get_runner
 
     lua = get_runner("lua")
     text = render_prompt(ROW, "lua")
     assert text.startswith("# Problem\n\nAdd two numbers.\n\n## Input format\n\nTwo integers.\n\n# Task\n\n")
-    assert ("Provide a full implementation of the specified program in a Markdown code block. "
-            f"Use the following programming language: {lua.display_name}") in text
-    assert text.rstrip().endswith(lua.prompt_hint.strip())
-    assert lua.prompt_hint.strip() not in render_prompt(ROW, "lua", include_hint=False)
+    assert text.rstrip().endswith("Provide a full implementation of the specified program in a Markdown code block. "
+                                  f"Use the following programming language: {lua.display_name}")
+    assert lua.prompt_hint.strip() not in text
+    assert render_prompt(ROW, "lua", include_hint=True).rstrip().endswith(lua.prompt_hint.strip())
 
 
 def test_view_rows_hold_what_evaluation_and_rewards_need():
