@@ -157,10 +157,12 @@ def _previous_results(out: Path) -> dict[str, Any]:
 
 def train(recipe: str | Path | Recipe, overrides: list[str] | tuple[str, ...] = (), *, dry_run: bool = False,
           resume: bool | str = False, output_dir: str | Path | None = None, push_to_hub: bool = False,
-          callbacks: list | None = None, command: str | None = None) -> Plan | Outcome:
+          callbacks: list | None = None, reward_funcs: list | None = None,
+          command: str | None = None) -> Plan | Outcome:
     """Resolve the recipe and train; with ``dry_run`` return the :class:`Plan` without training.
 
     ``resume=True`` continues from the newest checkpoint in the run folder; a path names one.
+    ``reward_funcs`` replaces the recipe's reward (any TRL reward functions).
     """
     if dry_run:
         return plan(recipe, overrides, output_dir=output_dir, strict_data=False)
@@ -184,7 +186,7 @@ def train(recipe: str | Path | Recipe, overrides: list[str] | tuple[str, ...] = 
                                   max_new_tokens=ev.max_new_tokens or args.max_completion_length,
                                   temperature=ev.temperature, num_samples=ev.num_samples, batch_size=ev.batch_size,
                                   workers=recipe.reward.workers)
-    trainer = GRPOTrainer(model=model, reward_funcs=_reward_functions(recipe), args=args,
+    trainer = GRPOTrainer(model=model, reward_funcs=reward_funcs or _reward_functions(recipe), args=args,
                           train_dataset=data_mod.to_dataset(p.train_rows), processing_class=tokenizer,
                           callbacks=[evaluator, *(callbacks or [])])
     evaluator.attach(trainer)
