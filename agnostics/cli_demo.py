@@ -43,12 +43,12 @@ def demo_command(out_dir: str, steps: int, skip_train: bool) -> None:
     if _have("ag_datasets.embedded"):
         console.rule("[bold]2. Ag-MBPP-X (embedded, built from the shipped MBPP)")
         from ag_datasets.embedded import ensure_ag_mbpp_x
+        from ag_datasets.report import BuildReport
 
-        folder = ensure_ag_mbpp_x(out / "ag-mbpp-x")
-        report = Path(folder) / "build_report.md"
-        console.print(f"dataset folder: {folder}")
-        if report.exists():
-            console.print(report.read_text(encoding="utf-8"))
+        folder = ensure_ag_mbpp_x(progress=True)  # cached: built once, then loaded
+        console.print(f"dataset folder: {folder}  (load it with datasets.load_dataset('{folder}', 'default'))")
+        for line in BuildReport.load(folder).summary_lines():
+            console.print(line)
 
     if not skip_train and _have("ag_train.demo"):
         console.rule("[bold]3. GRPO on a tiny model (CPU), verifier rewards")
