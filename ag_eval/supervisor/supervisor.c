@@ -119,6 +119,16 @@ static void reset_jail(void) {
     nftw("/tmp", rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
+/* Forward a chunk of the test's stdout ('O') or stderr ('E') within its cap.
+   Returns 1 when stdout went over its cap (the test is then stopped). */
+static int forward(char tag, const char *data, ssize_t n, long *total, long cap) {
+    long keep = n;
+    if (*total + n > cap) keep = cap - *total;
+    if (keep > 0) send_frame(tag, data, (uint32_t)keep);
+    *total += n;
+    return tag == 'O' && *total > cap;
+}
+
 static void run_test(long cpu_s, long wall_ms, long out_cap, long err_cap, long input_len) {
     int flags = 0;
     int in_fd = (int)syscall(SYS_memfd_create, "stdin", 0);
@@ -188,15 +198,9 @@ static void run_test(long cpu_s, long wall_ms, long out_cap, long err_cap, long 
             ssize_t n = read(out_p[0], buf, CHUNK);
             if (n <= 0) {
                 out_open = 0;
-            } else {
-                long keep = n;
-                if (out_total + n > out_cap) keep = out_cap - out_total;
-                if (keep > 0) send_frame('O', buf, (uint32_t)keep);
-                out_total += n;
-                if (out_total > out_cap) {
-                    flags |= 2;
-                    break;
-                }
+            } else if (forward('O', buf, n, &out_total, out_cap)) {
+                flags |= 2;
+                break;
             }
         }
         if (i_err >= 0 && fds[i_err].revents) {
@@ -204,10 +208,7 @@ static void run_test(long cpu_s, long wall_ms, long out_cap, long err_cap, long 
             if (n <= 0) {
                 err_open = 0;
             } else {
-                long keep = n;
-                if (err_total + n > err_cap) keep = err_cap - err_total;
-                if (keep > 0) send_frame('E', buf, (uint32_t)keep);
-                err_total += n;
+                forward('E', buf, n, &err_total, err_cap);
             }
         }
         if (i_pid >= 0 && fds[i_pid].revents) {
@@ -223,17 +224,10 @@ static void run_test(long cpu_s, long wall_ms, long out_cap, long err_cap, long 
                 for (;;) {
                     ssize_t n = read(fd, buf, CHUNK);
                     if (n <= 0) break;
-                    if (k == 0) {
-                        long keep = n;
-                        if (out_total + n > out_cap) keep = out_cap - out_total;
-                        if (keep > 0) send_frame('O', buf, (uint32_t)keep);
-                        out_total += n;
-                        if (out_total > out_cap) { flags |= 2; break; }
-                    } else {
-                        long keep = n;
-                        if (err_total + n > err_cap) keep = err_cap - err_total;
-                        if (keep > 0) send_frame('E', buf, (uint32_t)keep);
-                        err_total += n;
+                    if (k == 0 ? forward('O', buf, n, &out_total, out_cap)
+                               : forward('E', buf, n, &err_total, err_cap)) {
+                        flags |= 2;
+                        break;
                     }
                 }
             }
