@@ -68,6 +68,7 @@ class Outcome:
     before: dict[str, Any] | None
     after: dict[str, Any] | None
     log_history: list[dict[str, Any]]
+    is_main_process: bool = True
 
 
 def _as_recipe(recipe: str | Path | Recipe, overrides: list[str] | tuple[str, ...]) -> Recipe:
@@ -166,22 +167,27 @@ def train(recipe: str | Path | Recipe, overrides: list[str] | tuple[str, ...] = 
     """
     if dry_run:
         return plan(recipe, overrides, output_dir=output_dir, strict_data=False)
-    p = plan(recipe, overrides, output_dir=output_dir)
+    p = plan(recipe, overrides, output_dir=output_dir, load_data=False)
     recipe, args = p.recipe, p.config
     out = p.output_dir
     out.mkdir(parents=True, exist_ok=True)
     if resume is True and not any(out.glob("checkpoint-*")):
         raise TrainError(f"--resume found no checkpoint-* folder in {out}; train once first or drop --resume.")
 
+    from accelerate import PartialState
     from trl import GRPOTrainer
 
     from .evaluation import PassAtOneCallback
 
-    model, tokenizer = _model_and_tokenizer(recipe, out)
     ev = recipe.eval
+    # The first process builds what is shared on disk (embedded dataset, tiny model); the
+    # others then read it.
+    with PartialState().main_process_first():
+        p.train_rows = data_mod.train_rows(recipe)
+        model, tokenizer = _model_and_tokenizer(recipe, out)
+        eval_rows = data_mod.eval_rows(recipe) if ev.every_n_steps > 0 else []
+        final_rows = data_mod.final_rows(recipe) if ev.before_after else []
     previous = _previous_results(out) if resume else {}
-    eval_rows = data_mod.eval_rows(recipe) if ev.every_n_steps > 0 else []
-    final_rows = data_mod.final_rows(recipe) if ev.before_after else []
     evaluator = PassAtOneCallback(eval_rows, every_n_steps=ev.every_n_steps, final_rows=final_rows,
                                   max_new_tokens=ev.max_new_tokens or args.max_completion_length,
                                   temperature=ev.temperature, num_samples=ev.num_samples, batch_size=ev.batch_size,
@@ -199,7 +205,8 @@ def train(recipe: str | Path | Recipe, overrides: list[str] | tuple[str, ...] = 
     before = evaluator.before or previous.get("before")
     outcome = Outcome(output_dir=out, global_step=trainer.state.global_step,
                       rewards=[h["reward"] for h in trainer.state.log_history if "reward" in h],
-                      before=before, after=evaluator.after, log_history=list(trainer.state.log_history))
+                      before=before, after=evaluator.after, log_history=list(trainer.state.log_history),
+                      is_main_process=trainer.accelerator.is_main_process)
     if trainer.accelerator.is_main_process:
         _write_results(recipe, args, outcome, evaluator, command)
         if push_to_hub:

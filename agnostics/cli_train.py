@@ -43,8 +43,11 @@ def train_command(recipe: str, overrides: tuple[str, ...], dry_run: bool, output
         click.echo(result.describe(), nl=False)
         click.echo("dry run: the recipe resolves to a valid GRPOConfig; nothing was trained.")
         return
-    for step, reward in enumerate(result.rewards, start=1):
-        click.echo(f"logged step {step}: mean reward {reward:.4f}")
+    if not result.is_main_process:
+        return
+    for entry in result.log_history:
+        if "reward" in entry:
+            click.echo(f"step {entry['step']}: mean reward {entry['reward']:.4f}")
     for name, summary in (("before", result.before), ("after", result.after)):
         if summary:
             click.echo(f"pass@1 {name}: {summary['pass@1']} {summary['by_language']}")
