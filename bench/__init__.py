@@ -1,0 +1,1 @@
+"""Verifier benchmarks: `python -m bench --help` (or `make bench`)."""
