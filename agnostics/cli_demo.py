@@ -40,6 +40,7 @@ def demo_command(out_dir: str, steps: int, skip_train: bool) -> None:
     except click.ClickException as exc:
         console.print(f"[red]{exc.message}[/]")
 
+    folder = None
     if _have("ag_datasets.embedded"):
         console.rule("[bold]2. Ag-MBPP-X (embedded, built from the shipped MBPP)")
         from ag_datasets.embedded import ensure_ag_mbpp_x
@@ -54,7 +55,7 @@ def demo_command(out_dir: str, steps: int, skip_train: bool) -> None:
         console.rule("[bold]3. GRPO on a tiny model (CPU), verifier rewards")
         from ag_train.demo import tiny_grpo_demo
 
-        rewards = tiny_grpo_demo(out / "grpo-tiny", steps=steps)
+        rewards = tiny_grpo_demo(out / "grpo-tiny", steps=steps, dataset=folder)
         for i, r in enumerate(rewards, start=1):
             console.print(f"step {i}: mean reward {r:.3f}")
     console.rule("[bold green]done")
