@@ -46,6 +46,22 @@ class CgroupSlot:
         except (OSError, ValueError, IndexError):
             return None
 
+    def apply_limits(self, memory_mb: int, processes: int, memsw: bool) -> None:
+        """Set the slot's memory and process limits (they bound every jail below it)."""
+        want = (memory_mb, processes)
+        if getattr(self, "_limits", None) == want:
+            return
+        mem = str(memory_mb * 1024 * 1024)
+        files = ["memory.limit_in_bytes", "memory.memsw.limit_in_bytes"] if memsw else ["memory.limit_in_bytes"]
+        # memory+swap must stay >= memory: raise memsw first, lower memory first.
+        old = self._read_int("memory", "memory.limit_in_bytes")
+        if old is not None and memory_mb * 1024 * 1024 > old:
+            files.reverse()
+        for f in files:
+            self._write("memory", f, mem)
+        self._write("pids", "pids.max", str(processes))
+        self._limits = want
+
     def reset(self) -> None:
         self._write("memory", "memory.max_usage_in_bytes", "0")
         self._write("memory", "memory.failcnt", "0")
@@ -74,6 +90,25 @@ class CgroupSlot:
                 d.rmdir()
             except OSError:
                 pass
+
+
+def new_slot() -> CgroupSlot | None:
+    """A slot of its own (for a long-lived jail); removed by ``remove()`` or at exit."""
+    try:
+        slot = CgroupSlot(f"{CGROUP_PARENT}/slot-{os.getpid()}-{next(_counter)}")
+    except OSError as exc:
+        logger.warning("cannot create a cgroup slot (%s); memory kills are told apart less reliably", exc)
+        return None
+    with _lock:
+        _slots.append(slot)
+    return slot
+
+
+def release_slot(slot: CgroupSlot) -> None:
+    slot.remove()
+    with _lock:
+        if slot in _slots:
+            _slots.remove(slot)
 
 
 def slot_for_thread() -> CgroupSlot | None:

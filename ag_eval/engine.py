@@ -18,6 +18,8 @@ import signal
 import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import replace
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from pathlib import Path
 from typing import Any
@@ -29,6 +31,7 @@ from .host import SANDBOX_UID
 from .jobs import CompileResult, Job, Result, TestResult
 from .runners import Runner, get_registry
 from .sandbox import ExecLimits, ExecResult, NsjailSandbox
+from .pool import POOL
 from .session import JailSession, SessionDied
 from .supervisor import supervisor_binary
 from .verdicts import Verdict
@@ -134,51 +137,66 @@ def _judge(res: ExecResult, case, limits: ExecLimits, comparator, mode: str) -> 
 
 
 def _run_tests(sandbox, argv: list[str], cases: list, *, workdir: Path, limits: ExecLimits, env: dict[str, str],
-               mounts: list[str], judge: Callable, fail_fast: bool) -> list[tuple[ExecResult, Verdict]]:
+               mounts: list[str], judge: Callable, fail_fast: bool,
+               session_holder: list | None) -> list[tuple[ExecResult, Verdict]]:
     """Run the tests in order; stops after a sandbox error, or the first failure with fail_fast.
 
-    With nsjail and the supervisor, one jail serves all tests of the program (a fresh
-    process per test); otherwise each test gets its own jail.
+    With a warm jail (``session_holder``), each test is a fresh process in it; otherwise
+    each test gets its own jail.
     """
     results: list[tuple[ExecResult, Verdict]] = []
-    supervisor = _supervisor_for(sandbox)
-    session = None
     retried = False
-    try:
-        i = 0
-        while i < len(cases):
-            case = cases[i]
-            stdin = (case.input if case is not None else "").encode("utf-8", "surrogateescape")
-            if supervisor is None:
-                res = sandbox.execute(argv, stdin=stdin, workdir=workdir, writable=False, limits=limits, env=env,
-                                      mounts=mounts)
-            else:
-                if session is None:
-                    session = JailSession(sandbox, supervisor, argv, workdir=workdir, limits=limits, env=env,
-                                          mounts=mounts, n_tests=len(cases) - i)
-                try:
-                    res = session.run(stdin, limits)
-                except SessionDied as exc:
-                    log = session.close()
-                    memory_hit = session.slot is not None and session.slot.memory_evidence(limits.memory_mb)[1]
-                    session = None
-                    if memory_hit:  # the OOM killer took the supervisor along with the program
-                        res = ExecResult(None, signal.SIGKILL, 0.0, 0.0, b"", b"", memory_limit_hit=True)
-                    elif not retried:
-                        retried = True
-                        continue
-                    else:
-                        detail = next((ln for ln in log.splitlines() if ln.startswith(("[E]", "[F]"))), "")
-                        res = ExecResult(None, None, 0.0, 0.0, b"", b"", sandbox_error=f"{exc} {detail}".strip())
-            verdict = judge(res, case)
-            results.append((res, verdict))
-            if verdict is Verdict.SANDBOX_ERROR or (fail_fast and verdict is not Verdict.PASS):
-                break
-            i += 1
-    finally:
-        if session is not None:
-            session.close()
+    i = 0
+    while i < len(cases):
+        case = cases[i]
+        stdin = (case.input if case is not None else "").encode("utf-8", "surrogateescape")
+        if session_holder is None:
+            res = sandbox.execute(argv, stdin=stdin, workdir=workdir, writable=False, limits=limits, env=env,
+                                  mounts=mounts)
+        else:
+            session = session_holder[0]
+            try:
+                res = session.run(stdin, limits)
+            except SessionDied as exc:
+                memory_hit = session.slot is not None and session.slot.memory_evidence(limits.memory_mb)[1]
+                log = session.close(keep_workdir=True)
+                session_holder[0] = session.restarted()
+                if memory_hit:  # the OOM killer took the supervisor along with the program
+                    res = ExecResult(None, signal.SIGKILL, 0.0, 0.0, b"", b"", memory_limit_hit=True)
+                elif not retried:
+                    retried = True
+                    continue
+                else:
+                    detail = next((ln for ln in log.splitlines() if ln.startswith(("[E]", "[F]"))), "")
+                    res = ExecResult(None, None, 0.0, 0.0, b"", b"", sandbox_error=f"{exc} {detail}".strip())
+        verdict = judge(res, case)
+        results.append((res, verdict))
+        if verdict is Verdict.SANDBOX_ERROR or (fail_fast and verdict is not Verdict.PASS):
+            break
+        i += 1
     return results
+
+
+@contextmanager
+def _workspace(sandbox, runner: Runner, limits: ExecLimits, env: dict[str, str], mounts: list[str]):
+    """(work folder, warm-jail holder or None) for one program."""
+    supervisor = _supervisor_for(sandbox)
+    if supervisor is None:
+        workdir = _make_workdir()
+        try:
+            yield workdir, None
+        finally:
+            shutil.rmtree(workdir, ignore_errors=True)
+        return
+    argv = runner.run_argv()
+    key = (id(sandbox), work_base(), tuple(argv), tuple(sorted(env.items())), tuple(mounts),
+           replace(limits, cpu_s=0, wall_s=0, memory_mb=0, processes=0))
+
+    def start() -> JailSession:
+        return JailSession(sandbox, supervisor, argv, workdir=_make_workdir(), limits=limits, env=env, mounts=mounts)
+
+    with POOL.lease(key, start) as holder:
+        yield holder[0].workdir, holder
 
 
 def _supervisor_for(sandbox):
@@ -236,8 +254,8 @@ def verify(job: Job | dict, *, sandbox=None, fail_fast: bool = False) -> Result:
     sandbox = sandbox or default_sandbox()
     env = dict(runner.env)
     mounts = runner.host_mounts()
-    workdir = _make_workdir()
-    try:
+    limits = _test_limits(job, runner)
+    with _workspace(sandbox, runner, limits, env, mounts) as (workdir, session_holder):
         (workdir / runner.source_file).write_text(code, encoding="utf-8")
         compile_result = CompileResult(status="skipped")
         argv = runner.compile_argv()
@@ -258,20 +276,13 @@ def verify(job: Job | dict, *, sandbox=None, fail_fast: bool = False) -> Result:
                 compile_result.status = "timeout" if verdict is Verdict.TIMEOUT else "error"
                 return Result(id=job.id, verdict=Verdict.COMPILE_ERROR, total=total, language=runner.name,
                               compile=compile_result, code=code, time_s=time.monotonic() - started)
-        limits = _test_limits(job, runner)
-        run_argv = runner.run_argv()
         cases = job.tests if job.mode == "stdio" else (job.tests[:1] or [None])
-        runs = _run_tests(sandbox, run_argv, cases, workdir=workdir, limits=limits, env=env, mounts=mounts,
-                          judge=lambda res, case: _judge(res, case, limits, comparator, job.mode), fail_fast=fail_fast)
-        tests: list[TestResult] = []
-        for res, verdict in runs:
-            tests.append(TestResult(
-                verdict=verdict, time_s=round(res.wall_s, 4), exit_code=res.exit_code, signal=res.signal,
-                stdout=_truncate(res.stdout), stderr=_truncate(res.stderr),
-                detail=res.sandbox_error or "",
-            ))
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)
+        runs = _run_tests(sandbox, runner.run_argv(), cases, workdir=workdir, limits=limits, env=env, mounts=mounts,
+                          judge=lambda res, case: _judge(res, case, limits, comparator, job.mode), fail_fast=fail_fast,
+                          session_holder=session_holder)
+    tests = [TestResult(verdict=verdict, time_s=round(res.wall_s, 4), exit_code=res.exit_code, signal=res.signal,
+                        stdout=_truncate(res.stdout), stderr=_truncate(res.stderr), detail=res.sandbox_error or "")
+             for res, verdict in runs]
     passed = sum(t.verdict is Verdict.PASS for t in tests)
     failing = [t.verdict for t in tests if t.verdict is not Verdict.PASS]
     if Verdict.SANDBOX_ERROR in failing:

@@ -10,14 +10,16 @@ from __future__ import annotations
 
 import math
 import os
+import shutil
 import selectors
 import signal
 import struct
 import subprocess
 import time
+from dataclasses import replace
 from pathlib import Path
 
-from .cgroups import CgroupSlot, slot_for_thread
+from .cgroups import CgroupSlot, new_slot, release_slot
 from .sandbox import ExecLimits, ExecResult, NsjailSandbox, _reap
 from .supervisor import JAIL_PATH
 
@@ -29,18 +31,31 @@ class SessionDied(Exception):
 
 
 class JailSession:
+    """A long-lived jail over one host work folder, for one language's run command.
+
+    The jail's own limits are wide; each test's memory and process limits are set on the
+    jail's parent cgroup slot, and its CPU, wall and output limits by the supervisor.
+    """
+
+    #: nsjail-level ceilings for a warm jail (the per-test limits are far below).
+    JAIL_MEMORY_MB = 65536
+    JAIL_PROCESSES = 4096
+
     def __init__(self, sandbox: NsjailSandbox, supervisor: Path, cmd: list[str], *, workdir: Path,
-                 limits: ExecLimits, env: dict[str, str] | None, mounts: list[str] | tuple[str, ...], n_tests: int):
-        self.slot: CgroupSlot | None = slot_for_thread() if sandbox.host.cgroup == "v1" else None
-        # The jail as a whole: CPU and wall are the supervisor's (per test, they are set by it).
-        budget = n_tests * (limits.wall_s + 1.0) + 5.0
-        jail_limits = ExecLimits(**{**limits.__dict__, "cpu_s": budget, "wall_s": budget})
+                 limits: ExecLimits, env: dict[str, str] | None, mounts: list[str] | tuple[str, ...]):
+        self.sandbox, self.supervisor, self.cmd = sandbox, supervisor, list(cmd)
+        self.workdir, self.limits, self.env, self.mounts = workdir, limits, env, tuple(mounts)
+        self.slot: CgroupSlot | None = new_slot() if sandbox.host.cgroup == "v1" else None
+        forever = 10 ** 6
+        jail_limits = replace(limits, cpu_s=forever, wall_s=forever,
+                              memory_mb=self.JAIL_MEMORY_MB if self.slot else limits.memory_mb,
+                              processes=self.JAIL_PROCESSES if self.slot else limits.processes)
         self._log_r, log_w = os.pipe()
         argv = sandbox.argv([JAIL_PATH, "--", *cmd], workdir=workdir, writable=False, limits=jail_limits, env=env,
                             mounts=mounts, log_fd=log_w, cgroup_parent=self.slot.name if self.slot else None,
                             extra_binds=((str(supervisor), JAIL_PATH),))
         if self.slot is not None:
-            self.slot.reset()
+            self.slot.apply_limits(limits.memory_mb, limits.processes, sandbox.host.memsw)
         try:
             self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
                                          pass_fds=(log_w,), start_new_session=True)
@@ -50,6 +65,12 @@ class JailSession:
         os.set_blocking(self._out, False)
         self._buf = bytearray()
         self.alive = True
+
+    def restarted(self) -> "JailSession":
+        """A fresh jail over the same work folder (after this one died)."""
+        self.close(keep_workdir=True)
+        return JailSession(self.sandbox, self.supervisor, self.cmd, workdir=self.workdir, limits=self.limits,
+                           env=self.env, mounts=self.mounts)
 
     # ---- protocol ---------------------------------------------------------------------
     def _read_more(self, deadline: float, sel: selectors.BaseSelector) -> bool:
@@ -72,6 +93,7 @@ class JailSession:
         if not self.alive:
             raise SessionDied("session closed")
         if self.slot is not None:
+            self.slot.apply_limits(limits.memory_mb, limits.processes, self.sandbox.host.memsw)
             self.slot.reset()
         cpu = max(1, math.ceil(limits.cpu_s))
         header = (f"R {cpu} {int(limits.wall_s * 1000)} {limits.output_bytes} {limits.stderr_bytes} {len(stdin)}\n"
@@ -129,8 +151,11 @@ class JailSession:
             result.memory_peak_mb, result.memory_limit_hit = self.slot.memory_evidence(limits.memory_mb)
         return result
 
-    def close(self) -> str:
-        """End the jail; returns nsjail's log (for error reports)."""
+    def close(self, keep_workdir: bool = False) -> str:
+        """End the jail (and remove its work folder); returns nsjail's log (for error reports)."""
+        if getattr(self, "_closed", False):
+            return ""
+        self._closed = True
         if self.alive:
             try:
                 self.proc.stdin.write(b"Q\n")
@@ -159,7 +184,9 @@ class JailSession:
             log = ""
         os.close(self._log_r)
         if self.slot is not None:
-            self.slot.clean_children()
+            release_slot(self.slot)
+        if not keep_workdir:
+            shutil.rmtree(self.workdir, ignore_errors=True)
         return log
 
     def __enter__(self) -> "JailSession":

@@ -36,6 +36,8 @@ from ag_eval.engine import WORKDIR_ENV, verify
 from ag_eval.errors import SandboxUnavailableError
 from ag_eval.host import CGROUP_PARENT, CGROUP_ROOT, SANDBOX_UID, host_info
 from ag_eval.jobs import Result
+from ag_eval.pool import POOL
+from ag_eval.supervisor import JAIL_PATH as SUPERVISOR_JAIL_PATH
 from ag_eval.runners import get_runner
 from ag_eval.sandbox import UnsafeLocalSandbox
 from ag_eval.verdicts import Verdict
@@ -185,7 +187,8 @@ def sandbox_processes(workbase: Path, marker: str, exclude: set[int]) -> list[st
 def stale_cgroups() -> set[str]:
     """Jail cgroups whose process is gone (nsjail removes them when the jail ends)."""
     stale = set()
-    for path in CGROUP_ROOT.glob(f"*/{CGROUP_PARENT}/{CGROUP_PARENT}.*"):
+    for path in [*CGROUP_ROOT.glob(f"*/{CGROUP_PARENT}/{CGROUP_PARENT}.*"),
+                 *CGROUP_ROOT.glob(f"*/{CGROUP_PARENT}/slot-*/{CGROUP_PARENT}.*")]:
         pid = path.name.rsplit(".", 1)[-1]
         if pid.isdigit() and not Path(f"/proc/{pid}").exists():
             stale.add(str(path))
@@ -285,6 +288,15 @@ class Jail:
         assert outcome.elapsed_s - compile_s <= wall + 1.0, (
             f"took {outcome.elapsed_s:.2f} s ({compile_s:.2f} s compiling) against a {wall:.1f} s wall limit:\n{details}")
         exclude = {p.pid for p in self.helpers}
+        # While the warm jail waits for its next program, only its supervisor may live in it,
+        # and its work folder must be empty.
+        left = settle(lambda: [p for p in sandbox_processes(self.workbase, self.nap, exclude)
+                               if SUPERVISOR_JAIL_PATH not in p])
+        assert not left, f"processes outlived their test: {left}"
+        dirty = [d for d in self.workbase.iterdir() if any(d.iterdir())] if self.workbase.exists() else []
+        assert not dirty, f"work folders were not emptied: {dirty}"
+        # When the jails end, nothing at all is left.
+        POOL.close_all()
         left = settle(lambda: sandbox_processes(self.workbase, self.nap, exclude))
         assert not left, f"processes outlived the jail: {left}"
         cgroups = settle(lambda: stale_cgroups() - self.old_stale)
