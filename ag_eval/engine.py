@@ -33,7 +33,7 @@ from .runners import Runner, get_registry
 from .sandbox import ExecLimits, ExecResult, NsjailSandbox
 from .pool import POOL
 from .session import JailSession, SessionDied
-from .supervisor import supervisor_binary
+from .supervisor import supervisor_binary, zygote_library
 from .verdicts import Verdict
 
 logger = logging.getLogger(__name__)
@@ -41,6 +41,8 @@ logger = logging.getLogger(__name__)
 WORKDIR_ENV = "AGNOSTICS_WORKDIR"
 #: Set to 1 to start one jail per test instead of one per program (slower; for comparison).
 ONE_JAIL_PER_TEST_ENV = "AGNOSTICS_ONE_JAIL_PER_TEST"
+#: Set to 1 to exec the runtime for every test even where the runner has a zygote.
+NO_ZYGOTE_ENV = "AGNOSTICS_NO_ZYGOTE"
 #: Characters of stdout/stderr kept per test in a result.
 KEEP_OUTPUT_CHARS = 1024
 
@@ -188,12 +190,14 @@ def _workspace(sandbox, runner: Runner, limits: ExecLimits, env: dict[str, str],
         finally:
             shutil.rmtree(workdir, ignore_errors=True)
         return
-    argv = runner.run_argv()
-    key = (id(sandbox), work_base(), tuple(argv), tuple(sorted(env.items())), tuple(mounts),
+    zygote_lib = zygote_library() if runner.zygote and not os.environ.get(NO_ZYGOTE_ENV) else None
+    argv = runner.zygote_argv() if zygote_lib else runner.run_argv()
+    key = (id(sandbox), work_base(), zygote_lib, tuple(argv), tuple(sorted(env.items())), tuple(mounts),
            replace(limits, cpu_s=0, wall_s=0, memory_mb=0, processes=0))
 
     def start() -> JailSession:
-        return JailSession(sandbox, supervisor, argv, workdir=_make_workdir(), limits=limits, env=env, mounts=mounts)
+        return JailSession(sandbox, supervisor, argv, workdir=_make_workdir(), limits=limits, env=env, mounts=mounts,
+                           zygote_lib=zygote_lib)
 
     with POOL.lease(key, start) as holder:
         yield holder[0].workdir, holder

@@ -70,6 +70,7 @@ class Runner:
     aliases: tuple[str, ...] = ()
     fence_tags: tuple[str, ...] = ()
     compile: str | None = None
+    zygote: str | None = None  # a pre-started runtime that forks each test (see ag_eval/supervisor/zygote.c)
     packages: tuple[str, ...] = ()
     prompt_hint: str = ""
     env: tuple[tuple[str, str], ...] = ()
@@ -81,7 +82,8 @@ class Runner:
     # ---- templating -------------------------------------------------------------------
     def _context(self) -> dict[str, str]:
         stem = Path(self.source_file).stem
-        return {"source": self.source_file, "stem": stem, "workdir": "/work", "binary": "/work/main"}
+        return {"source": self.source_file, "stem": stem, "workdir": "/work", "binary": "/work/main",
+                "zygote_lib": "/.agnostics/libagzygote.so"}
 
     def compile_argv(self) -> list[str] | None:
         if not self.compile:
@@ -90,6 +92,11 @@ class Runner:
 
     def run_argv(self) -> list[str]:
         return _resolve(shlex.split(_jinja.from_string(self.run).render(**self._context())))
+
+    def zygote_argv(self) -> list[str] | None:
+        if not self.zygote:
+            return None
+        return _resolve(shlex.split(_jinja.from_string(self.zygote).render(**self._context())))
 
     @property
     def compiled(self) -> bool:
@@ -180,10 +187,13 @@ def parse_runner(data: Any, where: str) -> Runner:
             raise RunnerError(f"{where}: {key!r} must be a string.")
     if data.get("compile") is not None and not isinstance(data["compile"], str):
         raise RunnerError(f"{where}: 'compile' must be a command string (or absent for interpreted languages).")
-    for key in ("run", "compile"):
+    if data.get("zygote") is not None and not isinstance(data["zygote"], str):
+        raise RunnerError(f"{where}: 'zygote' must be a command string (or absent).")
+    for key in ("run", "compile", "zygote"):
         if data.get(key):
             try:
-                _jinja.from_string(data[key]).render(source="x", stem="x", workdir="/work", binary="/work/main")
+                _jinja.from_string(data[key]).render(source="x", stem="x", workdir="/work", binary="/work/main",
+                                                     zygote_lib="/x.so")
             except jinja2.TemplateError as exc:
                 raise RunnerError(f"{where}: the {key!r} template does not render ({exc}); "
                                   "it may use {{ source }}, {{ stem }}, {{ workdir }} and {{ binary }}.") from None
@@ -228,6 +238,7 @@ def parse_runner(data: Any, where: str) -> Runner:
         aliases=_as_tuple(data.get("aliases"), "aliases", where),
         fence_tags=_as_tuple(data.get("fence_tags"), "fence_tags", where) or (name,),
         compile=data.get("compile"),
+        zygote=data.get("zygote"),
         packages=_as_tuple(data.get("packages"), "packages", where),
         prompt_hint=str(data.get("prompt_hint") or "").strip(),
         env=tuple((str(k), str(v)) for k, v in env.items()),

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from .cgroups import CgroupSlot, new_slot, release_slot
 from .sandbox import ExecLimits, ExecResult, NsjailSandbox, _reap
-from .supervisor import JAIL_PATH
+from .supervisor import JAIL_PATH, ZYGOTE_LIB_JAIL_PATH
 
 _FRAME = struct.Struct("<cI")
 
@@ -42,8 +42,10 @@ class JailSession:
     JAIL_PROCESSES = 4096
 
     def __init__(self, sandbox: NsjailSandbox, supervisor: Path, cmd: list[str], *, workdir: Path,
-                 limits: ExecLimits, env: dict[str, str] | None, mounts: list[str] | tuple[str, ...]):
-        self.sandbox, self.supervisor, self.cmd = sandbox, supervisor, list(cmd)
+                 limits: ExecLimits, env: dict[str, str] | None, mounts: list[str] | tuple[str, ...],
+                 zygote_lib: Path | None = None):
+        """``zygote_lib`` set: ``cmd`` is a runner's zygote command, forked for each test."""
+        self.sandbox, self.supervisor, self.cmd, self.zygote_lib = sandbox, supervisor, list(cmd), zygote_lib
         self.workdir, self.limits, self.env, self.mounts = workdir, limits, env, tuple(mounts)
         self.slot: CgroupSlot | None = new_slot() if sandbox.host.cgroup == "v1" else None
         forever = 10 ** 6
@@ -51,9 +53,14 @@ class JailSession:
                               memory_mb=self.JAIL_MEMORY_MB if self.slot else limits.memory_mb,
                               processes=self.JAIL_PROCESSES if self.slot else limits.processes)
         self._log_r, log_w = os.pipe()
-        argv = sandbox.argv([JAIL_PATH, "--", *cmd], workdir=workdir, writable=False, limits=jail_limits, env=env,
+        binds = [(str(supervisor), JAIL_PATH)]
+        head = [JAIL_PATH]
+        if zygote_lib is not None:
+            binds.append((str(zygote_lib), ZYGOTE_LIB_JAIL_PATH))
+            head.append("--zygote")
+        argv = sandbox.argv([*head, "--", *cmd], workdir=workdir, writable=False, limits=jail_limits, env=env,
                             mounts=mounts, log_fd=log_w, cgroup_parent=self.slot.name if self.slot else None,
-                            extra_binds=((str(supervisor), JAIL_PATH),))
+                            extra_binds=tuple(binds))
         if self.slot is not None:
             self.slot.apply_limits(limits.memory_mb, limits.processes, sandbox.host.memsw)
         try:
@@ -70,7 +77,7 @@ class JailSession:
         """A fresh jail over the same work folder (after this one died)."""
         self.close(keep_workdir=True)
         return JailSession(self.sandbox, self.supervisor, self.cmd, workdir=self.workdir, limits=self.limits,
-                           env=self.env, mounts=self.mounts)
+                           env=self.env, mounts=self.mounts, zygote_lib=self.zygote_lib)
 
     # ---- protocol ---------------------------------------------------------------------
     def _read_more(self, deadline: float, sel: selectors.BaseSelector) -> bool:

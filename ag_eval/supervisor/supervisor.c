@@ -14,9 +14,16 @@
  *             "X <wait_status> <utime_us> <stime_us> <wall_us> <flags> <maxrss_kb>\n"  end of test
  *             flags: 1 = wall limit reached, 2 = stdout cap reached, 4 = could not start
  *
- * Usage: supervisor -- PROGRAM [ARGS...]
+ * Usage: supervisor [--zygote] -- PROGRAM [ARGS...]
+ *
+ * With --zygote, PROGRAM is a pre-started runtime that calls ag_zygote_serve() from
+ * libagzygote (zygote.c): each test is then a fresh fork of the loaded runtime instead
+ * of a new exec, its stdio are files in /tmp, and its output cap is RLIMIT_FSIZE. When a
+ * test leaves any other process behind, the whole jail is cleared, the zygote included,
+ * and the zygote is started again for the next test.
  */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -39,6 +46,9 @@
 #define CHUNK 65536
 
 static char **prog_argv;
+static int zygote_mode = 0;
+static pid_t zygote_pid = 0;
+static int zy_ctl_w = -1, zy_ctl_r = -1;
 
 static int write_all(int fd, const void *buf, size_t len) {
     const char *p = buf;
@@ -110,13 +120,211 @@ static int fix_perm(const char *path, const struct stat *sb, int flag, struct FT
     return 0;
 }
 
-/* Kill every process of the jail but this one, reap them all, empty /tmp. */
+static void stop_zygote(void) {
+    if (zy_ctl_w >= 0) close(zy_ctl_w);
+    if (zy_ctl_r >= 0) close(zy_ctl_r);
+    zy_ctl_w = zy_ctl_r = -1;
+    zygote_pid = 0;
+}
+
+/* Is any process other than this one and the zygote alive in the jail? */
+static int strays_alive(void) {
+    DIR *d = opendir("/proc");
+    if (!d) return 1;
+    struct dirent *e;
+    int found = 0;
+    while ((e = readdir(d)) != NULL) {
+        if (e->d_name[0] < '0' || e->d_name[0] > '9') continue;
+        pid_t pid = (pid_t)atoi(e->d_name);
+        if (pid != 1 && pid != zygote_pid) {
+            found = 1;
+            break;
+        }
+    }
+    closedir(d);
+    return found;
+}
+
+/* Kill every process of the jail but this one (and a clean zygote), reap them all, empty /tmp. */
 static void reset_jail(void) {
-    kill(-1, SIGKILL);
-    while (waitpid(-1, NULL, 0) > 0 || errno == EINTR) {
+    pid_t gone;
+    while ((gone = waitpid(-1, NULL, WNOHANG)) > 0) {  /* a zygote killed by its test is restarted */
+        if (gone == zygote_pid) stop_zygote();
+    }
+    if (!zygote_pid || strays_alive()) {
+        kill(-1, SIGKILL);
+        while (waitpid(-1, NULL, 0) > 0 || errno == EINTR) {
+        }
+        if (zygote_pid) stop_zygote();
     }
     nftw("/tmp", fix_perm, 16, FTW_PHYS);
     nftw("/tmp", rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+static int read_reply(int fd, char *buf, size_t cap, int64_t deadline) {
+    size_t i = 0;
+    while (i + 1 < cap) {
+        struct pollfd p = {fd, POLLIN, 0};
+        int64_t remaining = deadline - now_us();
+        if (remaining <= 0) return -1;
+        int r = poll(&p, 1, (int)(remaining / 1000) + 1);
+        if (r < 0 && errno == EINTR) continue;
+        if (r <= 0) return -1;
+        ssize_t n = read(fd, buf + i, 1);
+        if (n <= 0) return -1;
+        if (buf[i] == '\n') {
+            buf[i] = 0;
+            return 0;
+        }
+        i++;
+    }
+    return -1;
+}
+
+/* Start the runtime and wait until it says it is ready. */
+static int start_zygote(void) {
+    int to[2], from[2];
+    if (pipe(to) < 0 || pipe(from) < 0) return -1;
+    pid_t pid = fork();
+    if (pid < 0) return -1;
+    if (pid == 0) {
+        int a = fcntl(to[0], F_DUPFD, 10), b = fcntl(from[1], F_DUPFD, 10);
+        dup2(a, 3);
+        dup2(b, 4);
+        int null = open("/dev/null", O_RDWR);
+        dup2(null, 0);
+        dup2(null, 1);
+        for (int fd = 5; fd < 1024; fd++) close(fd);
+        execv(prog_argv[0], prog_argv);
+        _exit(127);
+    }
+    close(to[0]);
+    close(from[1]);
+    zy_ctl_w = to[1];
+    zy_ctl_r = from[0];
+    fcntl(zy_ctl_w, F_SETFD, FD_CLOEXEC);
+    fcntl(zy_ctl_r, F_SETFD, FD_CLOEXEC);
+    zygote_pid = pid;
+    char line[32];
+    if (read_reply(zy_ctl_r, line, sizeof line, now_us() + 60 * 1000000LL) < 0 || strcmp(line, "ready") != 0) {
+        kill(pid, SIGKILL);
+        waitpid(pid, NULL, 0);
+        stop_zygote();
+        return -1;
+    }
+    return 0;
+}
+
+static void send_file(char tag, const char *path, long cap, long *total) {
+    int fd = open(path, O_RDONLY);
+    if (fd < 0) return;
+    char *buf = malloc(CHUNK);
+    for (;;) {
+        ssize_t n = read(fd, buf, CHUNK);
+        if (n <= 0) break;
+        long keep = n;
+        if (*total + n > cap) keep = cap - *total;
+        if (keep > 0) send_frame(tag, buf, (uint32_t)keep);
+        *total += n;
+        if (*total > cap) break;
+    }
+    free(buf);
+    close(fd);
+}
+
+static int write_file(const char *path, int in_fd_src, long len, char *buf) {
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    if (fd < 0) return -1;
+    long left = len;
+    while (left > 0) {
+        size_t n = left > CHUNK ? CHUNK : (size_t)left;
+        if (read_all(in_fd_src, buf, n) < 0) _exit(5);
+        if (write_all(fd, buf, n) < 0) {
+            close(fd);
+            return -1;
+        }
+        left -= (long)n;
+    }
+    close(fd);
+    return 0;
+}
+
+static void report(int status, struct rusage *ru, int64_t wall, int flags) {
+    char line[160];
+    int len = snprintf(line, sizeof line, "X %d %lld %lld %lld %d %ld\n", status,
+                       (long long)ru->ru_utime.tv_sec * 1000000 + ru->ru_utime.tv_usec,
+                       (long long)ru->ru_stime.tv_sec * 1000000 + ru->ru_stime.tv_usec,
+                       (long long)wall, flags, (long)ru->ru_maxrss);
+    if (write_all(1, line, (size_t)len) < 0) _exit(3);
+}
+
+/* One test as a fork of the zygote. */
+static void run_test_zygote(long cpu_s, long wall_ms, long out_cap, long err_cap, long input_len) {
+    char *buf = malloc(CHUNK);
+    struct rusage ru;
+    memset(&ru, 0, sizeof ru);
+    int status = 0, flags = 0;
+    if (write_file("/tmp/.ag-stdin", 0, input_len, buf) < 0 ||
+        write_file("/tmp/.ag-stdout", 0, 0, buf) < 0 || write_file("/tmp/.ag-stderr", 0, 0, buf) < 0) {
+        free(buf);
+        reset_jail();
+        report(0, &ru, 0, 4);
+        return;
+    }
+    free(buf);
+    if (!zygote_pid && start_zygote() < 0) {
+        reset_jail();
+        report(0, &ru, 0, 4);
+        return;
+    }
+    int64_t start = now_us();
+    int64_t deadline = start + wall_ms * 1000;
+    char req[64], line[32];
+    snprintf(req, sizeof req, "%ld %ld\n", cpu_s, out_cap + 1);
+    pid_t pid = 0;
+    if (write_all(zy_ctl_w, req, strlen(req)) < 0 || read_reply(zy_ctl_r, line, sizeof line, deadline) < 0 ||
+        (pid = (pid_t)atoi(line)) <= 0) {
+        kill(-1, SIGKILL);
+        while (waitpid(-1, NULL, 0) > 0 || errno == EINTR) {
+        }
+        stop_zygote();
+        reset_jail();
+        report(0, &ru, now_us() - start, 4);
+        return;
+    }
+    /* The test process becomes our child once its short-lived parent is gone. */
+    int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+    for (;;) {
+        pid_t r = wait4(pid, &status, WNOHANG, &ru);
+        if (r == pid) break;
+        int64_t remaining = deadline - now_us();
+        if (remaining <= 0) {
+            flags |= 1;
+            kill(-pid, SIGKILL);
+            kill(pid, SIGKILL);
+            while (wait4(pid, &status, 0, &ru) < 0 && errno == EINTR) {
+            }
+            break;
+        }
+        if (r < 0 && errno == ECHILD) {  /* not reparented yet */
+            usleep(50);
+            continue;
+        }
+        if (pidfd >= 0) {
+            struct pollfd p = {pidfd, POLLIN, 0};
+            poll(&p, 1, (int)(remaining / 1000) + 1);
+        } else {
+            usleep(200);
+        }
+    }
+    int64_t wall = now_us() - start;
+    if (pidfd >= 0) close(pidfd);
+    long out_total = 0, err_total = 0;
+    send_file('O', "/tmp/.ag-stdout", out_cap, &out_total);
+    if (out_total > out_cap) flags |= 2;
+    send_file('E', "/tmp/.ag-stderr", err_cap, &err_total);
+    reset_jail();
+    report(status, &ru, wall, flags);
 }
 
 /* Forward a chunk of the test's stdout ('O') or stderr ('E') within its cap.
@@ -245,16 +453,15 @@ static void run_test(long cpu_s, long wall_ms, long out_cap, long err_cap, long 
     if (pidfd >= 0) close(pidfd);
     reset_jail();
     free(buf);
-    char line[160];
-    int len = snprintf(line, sizeof line, "X %d %lld %lld %lld %d %ld\n", status,
-                       (long long)ru.ru_utime.tv_sec * 1000000 + ru.ru_utime.tv_usec,
-                       (long long)ru.ru_stime.tv_sec * 1000000 + ru.ru_stime.tv_usec,
-                       (long long)wall, flags, (long)ru.ru_maxrss);
-    if (write_all(1, line, (size_t)len) < 0) _exit(3);
+    report(status, &ru, wall, flags);
 }
 
 int main(int argc, char **argv) {
     int i = 1;
+    if (i < argc && strcmp(argv[i], "--zygote") == 0) {
+        zygote_mode = 1;
+        i++;
+    }
     if (i < argc && strcmp(argv[i], "--") == 0) i++;
     if (i >= argc) {
         dprintf(2, "usage: supervisor -- PROGRAM [ARGS...]\n");
@@ -269,7 +476,10 @@ int main(int argc, char **argv) {
         if (line[0] == 'Q') break;
         long cpu_s, wall_ms, out_cap, err_cap, input_len;
         if (sscanf(line, "R %ld %ld %ld %ld %ld", &cpu_s, &wall_ms, &out_cap, &err_cap, &input_len) != 5) return 9;
-        run_test(cpu_s, wall_ms, out_cap, err_cap, input_len);
+        if (zygote_mode)
+            run_test_zygote(cpu_s, wall_ms, out_cap, err_cap, input_len);
+        else
+            run_test(cpu_s, wall_ms, out_cap, err_cap, input_len);
     }
     reset_jail();
     return 0;

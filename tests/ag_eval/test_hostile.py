@@ -38,6 +38,7 @@ from ag_eval.host import CGROUP_PARENT, CGROUP_ROOT, SANDBOX_UID, host_info
 from ag_eval.jobs import Result
 from ag_eval.pool import POOL
 from ag_eval.supervisor import JAIL_PATH as SUPERVISOR_JAIL_PATH
+from ag_eval.supervisor import ZYGOTE_LIB_JAIL_PATH
 from ag_eval.runners import get_runner
 from ag_eval.sandbox import UnsafeLocalSandbox
 from ag_eval.verdicts import Verdict
@@ -184,6 +185,22 @@ def sandbox_processes(workbase: Path, marker: str, exclude: set[int]) -> list[st
     return found
 
 
+def is_jail_resident(entry: str) -> bool:
+    """The supervisor, or a runner's zygote (which, unlike the test processes it forks,
+    never leads its own process group)."""
+    if SUPERVISOR_JAIL_PATH in entry:
+        return True
+    if ZYGOTE_LIB_JAIL_PATH not in entry:
+        return False
+    pid = int(entry.split(":")[0].split()[1])
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return True  # gone meanwhile
+    pgrp = int(stat.rsplit(")", 1)[1].split()[2])
+    return pgrp != pid
+
+
 def stale_cgroups() -> set[str]:
     """Jail cgroups whose process is gone (nsjail removes them when the jail ends)."""
     stale = set()
@@ -291,7 +308,7 @@ class Jail:
         # While the warm jail waits for its next program, only its supervisor may live in it,
         # and its work folder must be empty.
         left = settle(lambda: [p for p in sandbox_processes(self.workbase, self.nap, exclude)
-                               if SUPERVISOR_JAIL_PATH not in p])
+                               if not is_jail_resident(p)])
         assert not left, f"processes outlived their test: {left}"
         dirty = [d for d in self.workbase.iterdir() if any(d.iterdir())] if self.workbase.exists() else []
         assert not dirty, f"work folders were not emptied: {dirty}"
