@@ -282,14 +282,28 @@ static void run_test_zygote(long cpu_s, long wall_ms, long out_cap, long err_cap
     char req[64], line[32];
     snprintf(req, sizeof req, "%ld %ld\n", cpu_s, out_cap + 1);
     pid_t pid = 0;
-    if (write_all(zy_ctl_w, req, strlen(req)) < 0 || read_reply(zy_ctl_r, line, sizeof line, deadline) < 0 ||
-        (pid = (pid_t)atoi(line)) <= 0) {
+    int asked = 0;
+    for (int attempt = 0; attempt < 2 && !asked; attempt++) {
+        if (attempt == 1) {  /* the zygote was dying (a test killed it): start a new one once */
+            kill(zygote_pid, SIGKILL);
+            waitpid(zygote_pid, NULL, 0);
+            stop_zygote();
+            if (start_zygote() < 0) break;
+        }
+        asked = write_all(zy_ctl_w, req, strlen(req)) == 0 &&
+                read_reply(zy_ctl_r, line, sizeof line, deadline) == 0 && (pid = (pid_t)atoi(line)) > 0;
+        if (!asked && now_us() >= deadline) break;
+    }
+    if (!asked) {
+        /* No answer in time: the runtime is stuck preparing the program (a timeout);
+           no answer at all: it died (the verifier's fault, unless a test killed it). */
+        int late = now_us() >= deadline;
         kill(-1, SIGKILL);
         while (waitpid(-1, NULL, 0) > 0 || errno == EINTR) {
         }
         stop_zygote();
         reset_jail();
-        report(0, &ru, now_us() - start, 4);
+        report(late ? SIGKILL : 0, &ru, now_us() - start, late ? 1 : 4);
         return;
     }
     /* The test process becomes our child once its short-lived parent is gone. */

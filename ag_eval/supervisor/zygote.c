@@ -2,24 +2,29 @@
  * libagzygote: lets a language runtime serve as a pre-started "zygote" in a jail.
  *
  * A runner's `zygote:` command starts its runtime (Python, R, ...) once, then calls
- * ag_zygote_serve() through its foreign-function interface. That call never returns in
- * the zygote: it waits for test requests from the supervisor and, for each, forks a
- * fresh process (twice, so that the test process is a child of the supervisor, which
- * reaps it and reads its resource usage). ag_zygote_serve() returns in that test
- * process only, with stdin/stdout/stderr connected to the test's files and its limits
- * set; the runtime then runs the program, from a clean copy of the loaded runtime.
+ * ag_zygote_serve() (or the ready/wait/fork steps below) through its foreign-function
+ * interface. In the zygote, that call never returns: it waits for test requests from
+ * the supervisor and, for each, forks a fresh process with CLONE_PARENT, so that the
+ * test process is a child of the supervisor, which reaps it and reads its resource
+ * usage. (The runtime is single-threaded when it calls in, so a raw clone is as safe
+ * as fork here.) The call returns in that test process only, with stdin/stdout/stderr
+ * connected to the test's files and its limits set; the runtime then runs the program,
+ * from a clean copy of the loaded runtime.
  *
  * Channel: requests "<cpu_s> <fsize_bytes>\n" on fd 3; replies on fd 4: "ready\n" once,
  * then "<pid>\n" per test. End of fd 3 ends the zygote.
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <sched.h>
+#include <signal.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -84,32 +89,56 @@ static void become_test(long cpu_s, long fsize) {
     close(CTL_OUT);
 }
 
-void ag_zygote_serve(void) {
-    /* Not dumpable: no process of the jail (same uid) may read or write our memory. */
+static long req_cpu_s = 1, req_fsize = 1 << 20;
+
+/* Say "ready" to the supervisor (once) and stop being dumpable: no process of the jail
+   (same uid) may then read or write this runtime's memory. */
+void ag_zygote_ready(void) {
     prctl(PR_SET_DUMPABLE, 0);
     if (put("ready\n") < 0) _exit(0);
+}
+
+/* Wait for the next test request. Returns 1 (the runtime may now prepare, e.g. compile
+   the program once for all the tests that fork from it); ends the zygote when the
+   supervisor closes the channel. */
+int ag_zygote_wait(void) {
     char line[128];
+    if (get_line(line, sizeof line) < 0) _exit(0);
+    if (sscanf(line, "%ld %ld", &req_cpu_s, &req_fsize) != 2) _exit(2);
+    return 1;
+}
+
+/* Fork the test process for the request just read. Returns 0 in the test process (set
+   up: stdio, limits, process group), the test's pid in the zygote. */
+long ag_zygote_fork(void) {
+    /* The test waits until its pid has been reported: a program that kills the zygote
+       at once must not leave the supervisor without an answer. */
+    int go[2];
+    if (pipe(go) < 0) _exit(3);
+    long test = syscall(SYS_clone, CLONE_PARENT | SIGCHLD, 0, NULL, NULL, 0);
+    if (test == 0) {
+        char c;
+        close(go[1]);
+        while (read(go[0], &c, 1) < 0 && errno == EINTR) {
+        }
+        close(go[0]);
+        become_test(req_cpu_s, req_fsize);
+        return 0;
+    }
+    close(go[0]);
+    char reply[32];
+    snprintf(reply, sizeof reply, "%ld\n", test > 0 ? test : 0L);
+    put(reply);
+    close(go[1]);
+    return test > 0 ? test : -1;
+}
+
+/* The whole loop, for runtimes that need no preparation between requests: returns only
+   in a test process. */
+void ag_zygote_serve(void) {
+    ag_zygote_ready();
     for (;;) {
-        if (get_line(line, sizeof line) < 0) _exit(0);
-        long cpu_s = 1, fsize = 1 << 20;
-        if (sscanf(line, "%ld %ld", &cpu_s, &fsize) != 2) _exit(2);
-        pid_t middle = fork();
-        if (middle < 0) {
-            put("0\n");
-            continue;
-        }
-        if (middle == 0) {
-            pid_t test = fork();
-            if (test == 0) {
-                become_test(cpu_s, fsize);
-                return; /* into the runtime, which now runs the program */
-            }
-            char reply[32];
-            snprintf(reply, sizeof reply, "%d\n", test > 0 ? (int)test : 0);
-            put(reply);
-            _exit(0);
-        }
-        while (waitpid(middle, NULL, 0) < 0 && errno == EINTR) {
-        }
+        ag_zygote_wait();
+        if (ag_zygote_fork() == 0) return; /* into the runtime, which now runs the program */
     }
 }

@@ -60,7 +60,8 @@ def test_a_killed_zygote_is_restarted_and_nothing_passes_between_programs(requir
     killer = "import os, signal\nfor p in os.listdir('/proc'):\n    if p.isdigit() and int(p) not in (1, os.getpid()):\n        try: os.kill(int(p), signal.SIGKILL)\n        except OSError: pass\nprint('ok')"
     first = verify({"id": "k", "language": "python", "code": killer, "tests": [{"input": "", "output": "ok\n"}] * 3})
     after = verify({"id": "n", "language": "python", "code": "print(input())", "tests": [{"input": "7\n", "output": "7\n"}]})
-    assert first.verdict.value == "pass" and after.verdict.value == "pass"
+    assert first.verdict.value == "pass", first.to_dict()
+    assert after.verdict.value == "pass", after.to_dict()
 
 
 def test_zygote_runs_the_program_as_main_with_normal_exit_semantics(requires):
