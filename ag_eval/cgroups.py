@@ -14,7 +14,6 @@ import itertools
 import logging
 import os
 import threading
-from pathlib import Path
 
 from .host import CGROUP_PARENT, CGROUP_ROOT
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import math
 import os
 import shutil
 import signal
@@ -30,6 +29,7 @@ from .extract import extract_code
 from .host import SANDBOX_UID
 from .jobs import CompileResult, Job, Result, TestResult
 from .runners import Runner, get_registry
+from .judge import classify, compile_limits, judge_run, test_limits
 from .sandbox import ExecLimits, ExecResult, NsjailSandbox
 from .pool import POOL
 from .session import JailSession, SessionDied
@@ -45,12 +45,6 @@ ONE_JAIL_PER_TEST_ENV = "AGNOSTICS_ONE_JAIL_PER_TEST"
 NO_ZYGOTE_ENV = "AGNOSTICS_NO_ZYGOTE"
 #: Characters of stdout/stderr kept per test in a result.
 KEEP_OUTPUT_CHARS = 1024
-
-_MEMORY_MESSAGES = (
-    "MemoryError", "Cannot allocate memory", "out of memory", "Out of memory", "std::bad_alloc",
-    "OutOfMemoryError", "heap exhausted", "cannot allocate vector", "vector memory exhausted",
-    "Reached heap limit", "memory allocation failed", "Insufficient memory", "failed to allocate",
-)
 
 _default_sandbox = None
 
@@ -73,69 +67,6 @@ def _as_job(job: Job | dict) -> Job:
 def _truncate(data: bytes, limit: int = KEEP_OUTPUT_CHARS) -> str:
     text = data[: limit * 4].decode("utf-8", "replace")
     return text if len(text) <= limit else text[:limit] + "…"
-
-
-def _test_limits(job: Job, runner: Runner) -> ExecLimits:
-    lim = runner.limits
-    cpu = job.time_limit_s * lim.time_factor + lim.extra_time_s
-    return ExecLimits(
-        cpu_s=cpu, wall_s=2 * cpu + 1.0, memory_mb=job.memory_limit_mb + lim.extra_memory_mb,
-        processes=lim.processes, open_files=lim.open_files, file_size_mb=lim.file_size_mb,
-        stack_mb=min(lim.stack_mb, job.memory_limit_mb), rlimit_as=lim.rlimit_as,
-    )
-
-
-def _compile_limits(runner: Runner) -> ExecLimits:
-    lim = runner.limits
-    return ExecLimits(
-        cpu_s=lim.compile_time_s, wall_s=2 * lim.compile_time_s + 1.0, memory_mb=lim.compile_memory_mb,
-        processes=max(lim.processes, 128), open_files=max(lim.open_files, 512), file_size_mb=max(lim.file_size_mb, 256),
-        stack_mb=lim.stack_mb, tmpfs_mb=256, rlimit_as=lim.rlimit_as,
-    )
-
-
-def classify(res: ExecResult, limits: ExecLimits) -> Verdict | None:
-    """The verdict of one run from how it ended; None means it exited 0 (compare next)."""
-    if res.sandbox_error:
-        return Verdict.SANDBOX_ERROR
-    if res.output_exceeded:
-        return Verdict.OUTPUT_LIMIT
-    killed = res.signal in (signal.SIGKILL, signal.SIGXCPU)
-    stderr = res.stderr.decode("utf-8", "replace")
-    if res.timed_out or res.cpu_s > limits.cpu_s:
-        return Verdict.TIMEOUT
-    if killed:
-        # Who sent the kill? With cgroups, the jail's own counters say whether memory hit
-        # its limit. Without, CPU time near the limit means the CPU rlimit (rusage is
-        # tick-based: allow for a loaded host); peak RSS is only a hint (it inherits the
-        # caller's peak).
-        if res.memory_limit_hit is not None:
-            if res.memory_limit_hit:
-                return Verdict.MEMORY_LIMIT
-            if res.signal == signal.SIGXCPU or res.cpu_s >= 0.5 * max(1, math.ceil(limits.cpu_s)):
-                return Verdict.TIMEOUT
-        else:
-            if res.signal == signal.SIGXCPU or res.cpu_s >= 0.5 * max(1, math.ceil(limits.cpu_s)):
-                return Verdict.TIMEOUT
-            if res.signal == signal.SIGKILL and res.max_rss_mb >= 0.8 * limits.memory_mb:
-                return Verdict.MEMORY_LIMIT
-    if (res.exit_code not in (0, None) or res.signal) and any(m in stderr for m in _MEMORY_MESSAGES):
-        return Verdict.MEMORY_LIMIT
-    if res.signal == signal.SIGXFSZ:
-        return Verdict.OUTPUT_LIMIT
-    if res.signal is not None or res.exit_code != 0:
-        return Verdict.RUNTIME_ERROR
-    return None
-
-
-def _judge(res: ExecResult, case, limits: ExecLimits, comparator, mode: str) -> Verdict:
-    verdict = classify(res, limits)
-    if verdict is not None:
-        return verdict
-    if mode == "exit_code":
-        return Verdict.PASS
-    actual = res.stdout.decode("utf-8", "surrogateescape")
-    return Verdict.PASS if comparator(actual, case.output) else Verdict.WRONG_OUTPUT
 
 
 def _run_tests(sandbox, argv: list[str], cases: list, *, workdir: Path, limits: ExecLimits, env: dict[str, str],
@@ -258,13 +189,13 @@ def verify(job: Job | dict, *, sandbox=None, fail_fast: bool = False) -> Result:
     sandbox = sandbox or default_sandbox()
     env = dict(runner.env)
     mounts = runner.host_mounts()
-    limits = _test_limits(job, runner)
+    limits = test_limits(job, runner)
     with _workspace(sandbox, runner, limits, env, mounts) as (workdir, session_holder):
         (workdir / runner.source_file).write_text(code, encoding="utf-8")
         compile_result = CompileResult(status="skipped")
         argv = runner.compile_argv()
         if argv:
-            climits = _compile_limits(runner)
+            climits = compile_limits(runner)
             res = sandbox.execute(argv, workdir=workdir, writable=True, limits=climits, env=env, mounts=mounts)
             compile_result = CompileResult(
                 status="ok", time_s=round(res.wall_s, 4), exit_code=res.exit_code,
@@ -282,7 +213,7 @@ def verify(job: Job | dict, *, sandbox=None, fail_fast: bool = False) -> Result:
                               compile=compile_result, code=code, time_s=time.monotonic() - started)
         cases = job.tests if job.mode == "stdio" else (job.tests[:1] or [None])
         runs = _run_tests(sandbox, runner.run_argv(), cases, workdir=workdir, limits=limits, env=env, mounts=mounts,
-                          judge=lambda res, case: _judge(res, case, limits, comparator, job.mode), fail_fast=fail_fast,
+                          judge=lambda res, case: judge_run(res, case, limits, comparator, job.mode), fail_fast=fail_fast,
                           session_holder=session_holder)
     tests = [TestResult(verdict=verdict, time_s=round(res.wall_s, 4), exit_code=res.exit_code, signal=res.signal,
                         stdout=_truncate(res.stdout), stderr=_truncate(res.stderr), detail=res.sandbox_error or "")

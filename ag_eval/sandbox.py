@@ -14,7 +14,6 @@ import os
 import selectors
 import signal
 import subprocess
-import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path

@@ -142,3 +142,11 @@ void ag_zygote_serve(void) {
         if (ag_zygote_fork() == 0) return; /* into the runtime, which now runs the program */
     }
 }
+
+/* The same loop as a Lua C function (int f(lua_State *L)), for package.loadlib: the
+   lua_State is not touched and nothing is returned to Lua. */
+int ag_zygote_serve_lua(void *lua_state) {
+    (void)lua_state;
+    ag_zygote_serve();
+    return 0;
+}

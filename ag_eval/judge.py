@@ -1,0 +1,85 @@
+"""From how a run ended to a verdict; and the limits a job's runs get.
+
+Kept apart from the engine so the rules read in one place: a kill is a timeout or a
+memory verdict by the evidence (cgroup counters, CPU time), never by guesswork about
+the caller's process.
+"""
+
+from __future__ import annotations
+
+import math
+import signal
+
+from .jobs import Job
+from .runners import Runner
+from .sandbox import ExecLimits, ExecResult
+from .verdicts import Verdict
+
+_MEMORY_MESSAGES = (
+    "MemoryError", "Cannot allocate memory", "out of memory", "Out of memory", "std::bad_alloc",
+    "OutOfMemoryError", "heap exhausted", "cannot allocate vector", "vector memory exhausted",
+    "Reached heap limit", "memory allocation failed", "Insufficient memory", "failed to allocate",
+)
+
+
+def test_limits(job: Job, runner: Runner) -> ExecLimits:
+    lim = runner.limits
+    cpu = job.time_limit_s * lim.time_factor + lim.extra_time_s
+    return ExecLimits(
+        cpu_s=cpu, wall_s=2 * cpu + 1.0, memory_mb=job.memory_limit_mb + lim.extra_memory_mb,
+        processes=lim.processes, open_files=lim.open_files, file_size_mb=lim.file_size_mb,
+        stack_mb=min(lim.stack_mb, job.memory_limit_mb), rlimit_as=lim.rlimit_as,
+    )
+
+
+def compile_limits(runner: Runner) -> ExecLimits:
+    lim = runner.limits
+    return ExecLimits(
+        cpu_s=lim.compile_time_s, wall_s=2 * lim.compile_time_s + 1.0, memory_mb=lim.compile_memory_mb,
+        processes=max(lim.processes, 128), open_files=max(lim.open_files, 512), file_size_mb=max(lim.file_size_mb, 256),
+        stack_mb=lim.stack_mb, tmpfs_mb=256, rlimit_as=lim.rlimit_as,
+    )
+
+
+def classify(res: ExecResult, limits: ExecLimits) -> Verdict | None:
+    """The verdict of one run from how it ended; None means it exited 0 (compare next)."""
+    if res.sandbox_error:
+        return Verdict.SANDBOX_ERROR
+    if res.output_exceeded:
+        return Verdict.OUTPUT_LIMIT
+    killed = res.signal in (signal.SIGKILL, signal.SIGXCPU)
+    stderr = res.stderr.decode("utf-8", "replace")
+    if res.timed_out or res.cpu_s > limits.cpu_s:
+        return Verdict.TIMEOUT
+    if killed:
+        # Who sent the kill? With cgroups, the jail's own counters say whether memory hit
+        # its limit. Without, CPU time near the limit means the CPU rlimit (rusage is
+        # tick-based: allow for a loaded host); peak RSS is only a hint (it inherits the
+        # caller's peak).
+        if res.memory_limit_hit is not None:
+            if res.memory_limit_hit:
+                return Verdict.MEMORY_LIMIT
+            if res.signal == signal.SIGXCPU or res.cpu_s >= 0.5 * max(1, math.ceil(limits.cpu_s)):
+                return Verdict.TIMEOUT
+        else:
+            if res.signal == signal.SIGXCPU or res.cpu_s >= 0.5 * max(1, math.ceil(limits.cpu_s)):
+                return Verdict.TIMEOUT
+            if res.signal == signal.SIGKILL and res.max_rss_mb >= 0.8 * limits.memory_mb:
+                return Verdict.MEMORY_LIMIT
+    if (res.exit_code not in (0, None) or res.signal) and any(m in stderr for m in _MEMORY_MESSAGES):
+        return Verdict.MEMORY_LIMIT
+    if res.signal == signal.SIGXFSZ:
+        return Verdict.OUTPUT_LIMIT
+    if res.signal is not None or res.exit_code != 0:
+        return Verdict.RUNTIME_ERROR
+    return None
+
+
+def judge_run(res: ExecResult, case, limits: ExecLimits, comparator, mode: str) -> Verdict:
+    verdict = classify(res, limits)
+    if verdict is not None:
+        return verdict
+    if mode == "exit_code":
+        return Verdict.PASS
+    actual = res.stdout.decode("utf-8", "surrogateescape")
+    return Verdict.PASS if comparator(actual, case.output) else Verdict.WRONG_OUTPUT
