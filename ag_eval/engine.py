@@ -279,8 +279,22 @@ def iter_verify(jobs: Iterable[Job | dict | BaseException], *, workers: int | No
 
 
 def verify_many(jobs: Iterable[Job | dict], *, workers: int | None = None, sandbox=None, fail_fast: bool = False,
-                progress: bool | Callable[[Result], None] = False) -> list[Result]:
-    """Judge a batch; results come back in input order. ``progress=True`` shows a progress bar."""
+                progress: bool | Callable[[Result], None] = False, executor: str = "local",
+                **executor_options: Any) -> list[Result]:
+    """Judge a batch; results come back in input order. ``progress=True`` shows a progress bar.
+
+    ``executor="ray"`` spreads the jobs over a Ray cluster (each node runs its own sandbox
+    pool; options as :func:`ag_eval.ray_executor.iter_verify_ray`).
+    """
+    if executor == "ray":
+        if sandbox is not None:
+            raise AgnosticsError("a custom sandbox cannot travel to Ray workers; drop sandbox= or use executor='local'.")
+        from .ray_executor import verify_many_ray
+
+        return verify_many_ray(jobs, workers=workers, fail_fast=fail_fast, **executor_options)
+    if executor != "local" or executor_options:
+        raise AgnosticsError(f"executor={executor!r} with options {sorted(executor_options)} is not valid; "
+                             "use executor='local' (no options) or executor='ray'.")
     jobs = list(jobs)
     results: list[Result | None] = [None] * len(jobs)
     bar = _progress_bar(len(jobs)) if progress is True else None

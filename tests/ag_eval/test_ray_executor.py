@@ -122,6 +122,17 @@ def test_verify_many_ray_keeps_input_order(ray_cluster):
     assert all(r.verdict is Verdict.PASS for r in results)
 
 
+def test_verify_many_takes_the_ray_executor(ray_cluster):
+    from ag_eval import verify_many
+
+    jobs = [{"id": f"e{i}", "language": "lua", "code": f"print({i})", "tests": [{"input": "", "output": "1\n"}]}
+            for i in range(4)]
+    results = verify_many(jobs, workers=2, executor="ray", chunk_size=2)
+    assert [r.verdict.value for r in results] == ["wrong_output", "pass", "wrong_output", "wrong_output"]
+    with pytest.raises(AgnosticsError, match="cannot travel to Ray"):
+        verify_many(jobs, executor="ray", sandbox=object())
+
+
 def test_missing_ray_says_how_to_install(monkeypatch):
     from ag_eval import ray_executor
 
