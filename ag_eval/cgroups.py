@@ -14,6 +14,7 @@ import itertools
 import logging
 import os
 import threading
+import time
 
 from .host import CGROUP_PARENT, CGROUP_ROOT
 
@@ -73,17 +74,25 @@ class CgroupSlot:
         peak_mb = peak / (1024 * 1024)
         return peak_mb, bool(failcnt) or peak_mb >= 0.95 * limit_mb
 
-    def clean_children(self) -> None:
-        """Remove jail cgroups nsjail left behind (it was killed before it could)."""
+    def clean_children(self, wait_s: float = 0.0) -> None:
+        """Remove jail cgroups nsjail left behind (killed before it could, or its last
+        processes were still exiting); waits up to ``wait_s`` for them to empty."""
+        deadline = time.monotonic() + wait_s
         for d in self.dirs.values():
             for child in d.glob("NSJAIL.*"):
-                try:
-                    child.rmdir()
-                except OSError:
-                    pass
+                while True:
+                    try:
+                        child.rmdir()
+                        break
+                    except FileNotFoundError:
+                        break
+                    except OSError:
+                        if time.monotonic() >= deadline:
+                            break
+                        time.sleep(0.01)
 
     def remove(self) -> None:
-        self.clean_children()
+        self.clean_children(wait_s=2.0)
         for d in self.dirs.values():
             try:
                 d.rmdir()
@@ -91,8 +100,33 @@ class CgroupSlot:
                 pass
 
 
+_swept = False
+
+
+def _sweep_dead_slots() -> None:
+    """Remove the slots of processes that died without cleaning up (killed)."""
+    global _swept
+    if _swept:
+        return
+    _swept = True
+    for controller in _CONTROLLERS:
+        for slot_dir in (CGROUP_ROOT / controller / CGROUP_PARENT).glob("slot-*-*"):
+            pid = slot_dir.name.split("-")[1]
+            if pid.isdigit() and not os.path.exists(f"/proc/{pid}"):
+                for child in slot_dir.glob("NSJAIL.*"):
+                    try:
+                        child.rmdir()
+                    except OSError:
+                        pass
+                try:
+                    slot_dir.rmdir()
+                except OSError:
+                    pass
+
+
 def new_slot() -> CgroupSlot | None:
     """A slot of its own (for a long-lived jail); removed by ``remove()`` or at exit."""
+    _sweep_dead_slots()
     try:
         slot = CgroupSlot(f"{CGROUP_PARENT}/slot-{os.getpid()}-{next(_counter)}")
     except OSError as exc:
