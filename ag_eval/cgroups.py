@@ -36,9 +36,15 @@ class CgroupSlot:
 
     def _write(self, controller: str, file: str, value: str) -> None:
         try:
-            (self.dirs[controller] / file).write_text(value)
+            fd = os.open(self.dirs[controller] / file, os.O_WRONLY)
+        except OSError:
+            return
+        try:
+            os.write(fd, value.encode())
         except OSError:
             pass
+        finally:
+            os.close(fd)
 
     def _read_int(self, controller: str, file: str) -> int | None:
         try:

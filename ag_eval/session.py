@@ -70,6 +70,8 @@ class JailSession:
             os.close(log_w)
         self._out = self.proc.stdout.fileno()
         os.set_blocking(self._out, False)
+        self._sel = selectors.DefaultSelector()
+        self._sel.register(self._out, selectors.EVENT_READ)
         self._buf = bytearray()
         self.alive = True
 
@@ -113,37 +115,33 @@ class JailSession:
             raise SessionDied("the supervisor is gone") from None
         deadline = time.monotonic() + limits.wall_s + 2.0
         out, err = bytearray(), bytearray()
-        sel = selectors.DefaultSelector()
-        sel.register(self._out, selectors.EVENT_READ)
-        try:
-            while True:
-                buf = self._buf
-                if buf[:1] in (b"O", b"E"):
-                    if len(buf) >= 5:
-                        tag, n = _FRAME.unpack_from(buf)
-                        if len(buf) >= 5 + n:
-                            (out if tag == b"O" else err).extend(buf[5:5 + n])
-                            del buf[:5 + n]
-                            continue
-                elif buf[:1] == b"X":
-                    nl = buf.find(b"\n")
-                    if nl >= 0:
-                        fields = buf[2:nl].split()
-                        del buf[:nl + 1]
-                        break
-                elif buf:
-                    self.alive = False
-                    raise SessionDied(f"bad frame from the supervisor: {bytes(buf[:16])!r}")
-                try:
-                    ok = self._read_more(deadline, sel)
-                except SessionDied:
-                    self.alive = False
-                    raise
-                if not ok:
-                    self.alive = False
-                    raise SessionDied("the supervisor did not answer in time")
-        finally:
-            sel.close()
+        sel = self._sel
+        while True:
+            buf = self._buf
+            if buf[:1] in (b"O", b"E"):
+                if len(buf) >= 5:
+                    tag, n = _FRAME.unpack_from(buf)
+                    if len(buf) >= 5 + n:
+                        (out if tag == b"O" else err).extend(buf[5:5 + n])
+                        del buf[:5 + n]
+                        continue
+            elif buf[:1] == b"X":
+                nl = buf.find(b"\n")
+                if nl >= 0:
+                    fields = buf[2:nl].split()
+                    del buf[:nl + 1]
+                    break
+            elif buf:
+                self.alive = False
+                raise SessionDied(f"bad frame from the supervisor: {bytes(buf[:16])!r}")
+            try:
+                ok = self._read_more(deadline, sel)
+            except SessionDied:
+                self.alive = False
+                raise
+            if not ok:
+                self.alive = False
+                raise SessionDied("the supervisor did not answer in time")
         status, utime, stime, wall_us, flags, maxrss = (int(f) for f in fields)
         code = os.waitstatus_to_exitcode(status)
         exit_code, sig = (code, None) if code >= 0 else (None, -code)
@@ -154,7 +152,7 @@ class JailSession:
             cpu_exceeded=cpu_s >= 0.9 * cpu or sig == signal.SIGXCPU, output_exceeded=bool(flags & 2),
             sandbox_error="the program could not be started" if flags & 4 else None,
         )
-        if self.slot is not None:
+        if self.slot is not None and sig is not None:  # the evidence only matters for a killed test
             result.memory_peak_mb, result.memory_limit_hit = self.slot.memory_evidence(limits.memory_mb)
         return result
 
@@ -183,6 +181,7 @@ class JailSession:
         else:
             _reap(self.proc, kill=True)
         self.proc.returncode = 0
+        self._sel.close()
         self.proc.stdout.close()
         os.set_blocking(self._log_r, False)
         try:
