@@ -20,6 +20,7 @@ from typing import Any
 import jinja2
 import yaml
 
+from .sandbox import JAIL_WORKDIR
 from .errors import RunnerError, ToolchainMissingError, UnknownLanguageError
 from .verdicts import Verdict
 
@@ -82,7 +83,7 @@ class Runner:
     # ---- templating -------------------------------------------------------------------
     def _context(self) -> dict[str, str]:
         stem = Path(self.source_file).stem
-        return {"source": self.source_file, "stem": stem, "workdir": "/work", "binary": "/work/main",
+        return {"source": self.source_file, "stem": stem, "workdir": JAIL_WORKDIR, "binary": f"{JAIL_WORKDIR}/main",
                 "zygote_lib": "/.agnostics/libagzygote.so"}
 
     def compile_argv(self) -> list[str] | None:
@@ -192,7 +193,7 @@ def parse_runner(data: Any, where: str) -> Runner:
     for key in ("run", "compile", "zygote"):
         if data.get(key):
             try:
-                _jinja.from_string(data[key]).render(source="x", stem="x", workdir="/work", binary="/work/main",
+                _jinja.from_string(data[key]).render(source="x", stem="x", workdir=JAIL_WORKDIR, binary=f"{JAIL_WORKDIR}/main",
                                                      zygote_lib="/x.so")
             except jinja2.TemplateError as exc:
                 raise RunnerError(f"{where}: the {key!r} template does not render ({exc}); "

@@ -26,6 +26,9 @@ logger = logging.getLogger(__name__)
 #: Read-only mounts every jail gets (only those that exist on the host are mounted).
 BASE_MOUNTS = ("/usr", "/lib", "/lib64", "/lib32", "/bin", "/sbin", "/etc/alternatives", "/etc/ld.so.cache",
                "/etc/localtime", "/dev/null", "/dev/zero", "/dev/urandom", "/dev/random")
+#: Where the program's folder appears inside the jail (its working directory).
+JAIL_WORKDIR = "/program"
+
 BASE_ENV = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": "/tmp", "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8",
             "TMPDIR": "/tmp"}
 
@@ -94,7 +97,7 @@ class NsjailSandbox:
         h = self.host
         a = [h.nsjail, "-Mo", "--quiet" if log_fd is not None else "--really_quiet",
              "--user", f"{SANDBOX_UID}:{h.outside_uid}", "--group", f"{SANDBOX_UID}:{h.outside_gid}",
-             "--hostname", "sandbox", "--cwd", "/work",
+             "--hostname", "sandbox", "--cwd", JAIL_WORKDIR,
              "--time_limit", str(max(1, math.ceil(limits.wall_s)) + 1),
              "--rlimit_cpu", str(max(1, math.ceil(limits.cpu_s))),
              "--rlimit_fsize", str(limits.file_size_mb),
@@ -124,7 +127,7 @@ class NsjailSandbox:
         for m in mounts:
             if os.path.exists(m) and m not in BASE_MOUNTS:
                 a += ["-R", m]
-        a += ["-B" if writable else "-R", f"{workdir}:/work"]
+        a += ["-B" if writable else "-R", f"{workdir}:{JAIL_WORKDIR}"]
         for src, dst in extra_binds:
             a += ["-R", f"{src}:{dst}"]
         a += ["-m", f"none:/tmp:tmpfs:size={limits.tmpfs_mb * 1024 * 1024}"]
@@ -162,7 +165,7 @@ class UnsafeLocalSandbox:
     """Runs commands directly on the host with rlimits only. NOT a sandbox.
 
     Exists for benchmarks (the bare floor) and hosts where nsjail cannot start, behind an
-    explicit flag; every use logs a loud warning. Paths under /work in commands are
+    explicit flag; every use logs a loud warning. Paths under JAIL_WORKDIR in commands are
     rewritten to the real work folder.
     """
 
@@ -173,7 +176,7 @@ class UnsafeLocalSandbox:
 
     def execute(self, cmd: list[str], *, stdin: bytes = b"", workdir: Path, writable: bool = False,
                 limits: ExecLimits, env: dict[str, str] | None = None, mounts=()) -> ExecResult:
-        real = [c.replace("/work/", f"{workdir}/") if c.startswith("/work/") else c for c in cmd]
+        real = [f"{workdir}/{c[len(JAIL_WORKDIR) + 1:]}" if c.startswith(JAIL_WORKDIR + "/") else c for c in cmd]
         full_env = {**BASE_ENV, **(env or {}), "HOME": str(workdir), "TMPDIR": str(workdir)}
 
         def limit() -> None:

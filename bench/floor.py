@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 
 from ag_eval.compare import parse_compare
 from ag_eval.runners import get_runner
+from ag_eval.sandbox import JAIL_WORKDIR
 
 BARE_TIMEOUT_S = 30.0
 
@@ -41,9 +42,9 @@ class Timing:
 
 
 def _host_path(arg: str, folder: str) -> str:
-    if arg == "/work":
+    if arg == JAIL_WORKDIR:
         return folder
-    return arg.replace("/work/", folder + "/")
+    return arg.replace(JAIL_WORKDIR + "/", folder + "/")
 
 
 def _bare_env(runner, folder: str) -> dict[str, str]:

@@ -4,6 +4,7 @@ test starts from a clean jail: with an exec per test, and with a runner's zygote
 import pytest
 
 from ag_eval.engine import verify
+from ag_eval.sandbox import JAIL_WORKDIR
 
 ISOLATION = r'''
 import os, subprocess, sys
@@ -68,7 +69,7 @@ def test_zygote_runs_the_program_as_main_with_normal_exit_semantics(requires):
     requires("python")
     code = "import sys\nif __name__ == '__main__':\n    print(__file__, sys.argv[0])\n    sys.exit(3)"
     result = verify({"id": "m", "language": "python", "code": code, "tests": [{"input": "", "output": ""}]})
-    assert result.tests[0].exit_code == 3 and result.tests[0].stdout == "/work/main.py main.py\n"
+    assert result.tests[0].exit_code == 3 and result.tests[0].stdout == f"{JAIL_WORKDIR}/main.py main.py\n"
     crash = verify({"id": "c", "language": "python", "code": "print('a')\nraise ValueError('boom')",
                     "tests": [{"input": "", "output": "a\n"}]})
     assert crash.verdict.value == "runtime_error" and "ValueError: boom" in crash.tests[0].stderr
