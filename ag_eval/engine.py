@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import os
 import shutil
@@ -23,6 +24,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from pathlib import Path
 from typing import Any
 
+from .affinity import thread_cpu, thread_initializer
 from .compare import parse_compare
 from .errors import AgnosticsError, SandboxUnavailableError
 from .extract import extract_code
@@ -69,31 +71,54 @@ def _truncate(data: bytes, limit: int = KEEP_OUTPUT_CHARS) -> str:
     return text if len(text) <= limit else text[:limit] + "…"
 
 
+#: Tests queued ahead in a warm jail when the first failure ends the run (fail_fast):
+#: the next test runs while the host judges the last, and at most one runs in vain.
+FAIL_FAST_PIPELINE = 2
+
+
 def _run_tests(sandbox, argv: list[str], cases: list, *, workdir: Path, limits: ExecLimits, env: dict[str, str],
                mounts: list[str], judge: Callable, fail_fast: bool,
                session_holder: list | None) -> list[tuple[ExecResult, Verdict]]:
     """Run the tests in order; stops after a sandbox error, or the first failure with fail_fast.
 
-    With a warm jail (``session_holder``), each test is a fresh process in it; otherwise
-    each test gets its own jail.
+    With a warm jail (``session_holder``), each test is a fresh process in it, and the
+    tests are pipelined; otherwise each test gets its own jail.
     """
+    stdins = [(case.input if case is not None else "").encode("utf-8", "surrogateescape") for case in cases]
+    if session_holder is not None:
+        return _run_tests_warm(session_holder, stdins, cases, limits=limits, judge=judge, fail_fast=fail_fast)
     results: list[tuple[ExecResult, Verdict]] = []
+    for stdin, case in zip(stdins, cases):
+        res = sandbox.execute(argv, stdin=stdin, workdir=workdir, writable=False, limits=limits, env=env, mounts=mounts)
+        verdict = judge(res, case)
+        results.append((res, verdict))
+        if verdict is Verdict.SANDBOX_ERROR or (fail_fast and verdict is not Verdict.PASS):
+            break
+    return results
+
+
+def _run_tests_warm(holder: list, stdins: list[bytes], cases: list, *, limits: ExecLimits, judge: Callable,
+                    fail_fast: bool) -> list[tuple[ExecResult, Verdict]]:
+    """The tests of one program in a warm jail, pipelined: ``holder[0]`` is replaced if the jail dies."""
+    results: list[tuple[ExecResult, Verdict]] = []
+    window = FAIL_FAST_PIPELINE if fail_fast else len(stdins)
+    session = holder[0]
+    session.begin(limits, stop_on_failure=fail_fast)
+    submitted = 0
     retried = False
-    i = 0
-    while i < len(cases):
-        case = cases[i]
-        stdin = (case.input if case is not None else "").encode("utf-8", "surrogateescape")
-        if session_holder is None:
-            res = sandbox.execute(argv, stdin=stdin, workdir=workdir, writable=False, limits=limits, env=env,
-                                  mounts=mounts)
-        else:
-            session = session_holder[0]
+    try:
+        while len(results) < len(stdins):
+            while submitted < len(stdins) and submitted - len(results) < window:
+                session.submit(stdins[submitted])
+                submitted += 1
             try:
-                res = session.run(stdin, limits)
+                res = session.result()
             except SessionDied as exc:
                 memory_hit = session.slot is not None and session.slot.memory_evidence(limits.memory_mb)[1]
                 log = session.close(keep_workdir=True)
-                session_holder[0] = session.restarted()
+                session = holder[0] = session.restarted()
+                session.begin(limits, stop_on_failure=fail_fast)
+                submitted = len(results)  # what was queued is lost with the jail
                 if memory_hit:  # the OOM killer took the supervisor along with the program
                     res = ExecResult(None, signal.SIGKILL, 0.0, 0.0, b"", b"", memory_limit_hit=True)
                 elif not retried:
@@ -102,11 +127,18 @@ def _run_tests(sandbox, argv: list[str], cases: list, *, workdir: Path, limits: 
                 else:
                     detail = next((ln for ln in log.splitlines() if ln.startswith(("[E]", "[F]"))), "")
                     res = ExecResult(None, None, 0.0, 0.0, b"", b"", sandbox_error=f"{exc} {detail}".strip())
-        verdict = judge(res, case)
-        results.append((res, verdict))
-        if verdict is Verdict.SANDBOX_ERROR or (fail_fast and verdict is not Verdict.PASS):
-            break
-        i += 1
+            verdict = judge(res, cases[len(results)])
+            results.append((res, verdict))
+            if verdict is Verdict.SANDBOX_ERROR or (fail_fast and verdict is not Verdict.PASS):
+                break
+            if session.halted:  # a test died by a signal: the ones queued behind it come back unrun
+                session.resume()
+                submitted = len(results)
+    finally:
+        try:
+            session.drain()
+        except SessionDied:
+            pass  # the pool closes a dead jail
     return results
 
 
@@ -123,7 +155,7 @@ def _workspace(sandbox, runner: Runner, limits: ExecLimits, env: dict[str, str],
         return
     zygote_lib = zygote_library() if runner.zygote and not os.environ.get(NO_ZYGOTE_ENV) else None
     argv = runner.zygote_argv() if zygote_lib else runner.run_argv()
-    key = (id(sandbox), work_base(), zygote_lib, tuple(argv), tuple(sorted(env.items())), tuple(mounts),
+    key = (id(sandbox), thread_cpu(), work_base(), zygote_lib, tuple(argv), tuple(sorted(env.items())), tuple(mounts),
            replace(limits, cpu_s=0, wall_s=0, memory_mb=0, processes=0))
 
     def start() -> JailSession:
@@ -264,7 +296,8 @@ def iter_verify(jobs: Iterable[Job | dict | BaseException], *, workers: int | No
     max_pending = max_pending or workers * 4
     sandbox = sandbox or default_sandbox()
     pending: dict[Future, int] = {}
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="ag-verify") as pool:
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="ag-verify",
+                            initializer=thread_initializer(workers)) as pool:
         for index, job in enumerate(jobs):
             if len(pending) >= max_pending:
                 done, _ = wait(pending, return_when=FIRST_COMPLETED)
@@ -318,14 +351,20 @@ async def averify(job: Job | dict, *, sandbox=None, fail_fast: bool = False) -> 
 
 async def averify_many(jobs: Iterable[Job | dict], *, workers: int | None = None, sandbox=None,
                        fail_fast: bool = False) -> list[Result]:
-    """Async batch: at most ``workers`` programs run at once; results in input order."""
-    sem = asyncio.Semaphore(workers or default_workers())
-
-    async def one(i: int, job) -> Result:
-        async with sem:
-            return await asyncio.to_thread(safe_verify, job, sandbox=sandbox, fail_fast=fail_fast, index=i)
-
-    return list(await asyncio.gather(*(one(i, j) for i, j in enumerate(jobs))))
+    """Async batch: at most ``workers`` programs run at once (in threads of its own, never
+    blocking the event loop); results in input order."""
+    jobs = list(jobs)
+    workers = workers or default_workers()
+    loop = asyncio.get_running_loop()
+    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="ag-averify",
+                              initializer=thread_initializer(workers))
+    try:
+        futures = [loop.run_in_executor(pool, functools.partial(safe_verify, job, sandbox=sandbox, fail_fast=fail_fast,
+                                                                index=i))
+                   for i, job in enumerate(jobs)]
+        return list(await asyncio.gather(*futures))
+    finally:  # never blocks the loop: a cancelled batch drops the jobs not yet started
+        pool.shutdown(wait=False, cancel_futures=True)
 
 
 class _progress_bar:

@@ -81,23 +81,14 @@ class Runner:
     path: str = ""
 
     # ---- templating -------------------------------------------------------------------
-    def _context(self) -> dict[str, str]:
-        stem = Path(self.source_file).stem
-        return {"source": self.source_file, "stem": stem, "workdir": JAIL_WORKDIR, "binary": f"{JAIL_WORKDIR}/main",
-                "zygote_lib": "/.agnostics/libagzygote.so"}
-
     def compile_argv(self) -> list[str] | None:
-        if not self.compile:
-            return None
-        return _resolve(shlex.split(_jinja.from_string(self.compile).render(**self._context())))
+        return list(_argv(self.compile, self.source_file)) if self.compile else None
 
     def run_argv(self) -> list[str]:
-        return _resolve(shlex.split(_jinja.from_string(self.run).render(**self._context())))
+        return list(_argv(self.run, self.source_file))
 
     def zygote_argv(self) -> list[str] | None:
-        if not self.zygote:
-            return None
-        return _resolve(shlex.split(_jinja.from_string(self.zygote).render(**self._context())))
+        return list(_argv(self.zygote, self.source_file)) if self.zygote else None
 
     @property
     def compiled(self) -> bool:
@@ -138,6 +129,17 @@ class Runner:
             paths = sorted(glob.glob(m)) if glob.has_magic(m) else [m]
             found += [p for p in paths if os.path.exists(p) and p not in found]
         return found
+
+
+def _context(source_file: str) -> dict[str, str]:
+    return {"source": source_file, "stem": Path(source_file).stem, "workdir": JAIL_WORKDIR,
+            "binary": f"{JAIL_WORKDIR}/main", "zygote_lib": "/.agnostics/libagzygote.so"}
+
+
+@functools.lru_cache(maxsize=256)
+def _argv(template: str, source_file: str) -> tuple[str, ...]:
+    """A command template rendered for the jail (rendered once: verifying calls it per program)."""
+    return tuple(_resolve(shlex.split(_jinja.from_string(template).render(**_context(source_file)))))
 
 
 def _resolve(argv: list[str]) -> list[str]:

@@ -16,6 +16,7 @@ import signal
 import struct
 import subprocess
 import time
+from collections import deque
 from dataclasses import replace
 from pathlib import Path
 
@@ -69,10 +70,20 @@ class JailSession:
         finally:
             os.close(log_w)
         self._out = self.proc.stdout.fileno()
+        self._in = self.proc.stdin.fileno()
         os.set_blocking(self._out, False)
+        os.set_blocking(self._in, False)
         self._sel = selectors.DefaultSelector()
         self._sel.register(self._out, selectors.EVENT_READ)
-        self._buf = bytearray()
+        self._buf = bytearray()  # replies read, not yet parsed
+        self._wbuf = bytearray()  # requests not yet written
+        self._want_write = False
+        self._queue: deque[float] = deque()  # submit times of the tests awaiting a result
+        self._discard = 0  # skipped replies still to come (requests dropped at a halt)
+        self._halted = False
+        self._halt_mask = 1
+        self._limits_now = limits
+        self._clock = time.monotonic()
         self.alive = True
 
     def restarted(self) -> "JailSession":
@@ -82,40 +93,114 @@ class JailSession:
                            env=self.env, mounts=self.mounts, zygote_lib=self.zygote_lib)
 
     # ---- protocol ---------------------------------------------------------------------
-    def _read_more(self, deadline: float, sel: selectors.BaseSelector) -> bool:
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            return False
-        if not sel.select(timeout=remaining):
-            return False
-        try:
-            chunk = os.read(self._out, 1 << 16)
-        except BlockingIOError:
-            return True
-        if not chunk:
-            raise SessionDied("the supervisor ended")
-        self._buf += chunk
-        return True
+    # Tests are pipelined: ``submit`` queues requests without waiting, ``result`` returns
+    # their results in order, so the jail runs the next test while the host judges the last.
+    # A test that dies by a signal halts the supervisor (its cgroup evidence is then read
+    # while nothing else runs); the requests queued behind it come back skipped and the
+    # caller re-submits them after ``resume``.
 
-    def run(self, stdin: bytes, limits: ExecLimits) -> ExecResult:
-        """Run one test. Raises SessionDied if the jail went away (then close() and restart)."""
+    def begin(self, limits: ExecLimits, *, stop_on_failure: bool = False) -> None:
+        """Start a batch of tests with these limits (nothing may be queued)."""
         if not self.alive:
             raise SessionDied("session closed")
+        assert not self._queue and not self._halted
+        self._limits_now = limits
+        self._halt_mask = 3 if stop_on_failure else 1
         if self.slot is not None:
             self.slot.apply_limits(limits.memory_mb, limits.processes, self.sandbox.host.memsw)
             self.slot.reset()
+        self._clock = time.monotonic()
+
+    def submit(self, stdin: bytes) -> None:
+        """Queue one test of the batch (its result comes from a later ``result()``)."""
+        limits = self._limits_now
         cpu = max(1, math.ceil(limits.cpu_s))
-        header = (f"R {cpu} {int(limits.wall_s * 1000)} {limits.output_bytes} {limits.stderr_bytes} {len(stdin)}\n"
-                  ).encode()
+        header = (f"R {cpu} {int(limits.wall_s * 1000)} {limits.output_bytes} {limits.stderr_bytes} {len(stdin)} "
+                  f"{self._halt_mask}\n").encode()
+        self._queue.append(time.monotonic())
+        self._wbuf += header
+        self._wbuf += stdin
+        self._flush()
+
+    @property
+    def outstanding(self) -> int:
+        return len(self._queue)
+
+    @property
+    def halted(self) -> bool:
+        """The last result halted the supervisor: queued tests will not run until ``resume``."""
+        return self._halted
+
+    def resume(self) -> None:
+        """Go on after a halt: the tests queued before are dropped (re-submit them)."""
+        self._discard += len(self._queue)
+        self._queue.clear()
+        if self.slot is not None:  # nothing runs in the jail now
+            self.slot.reset()
+        self._halted = False
+        self._wbuf += b"G\n"
+        self._flush()
+        self._clock = time.monotonic()
+
+    def drain(self) -> None:
+        """End the batch: wait out (or drop) what is still queued, leave the supervisor ready."""
+        while self._queue:
+            if self._halted:
+                self.resume()
+            else:
+                self.result()
+        if self._halted:
+            self.resume()
+
+    def run(self, stdin: bytes, limits: ExecLimits) -> ExecResult:
+        """Run one test. Raises SessionDied if the jail went away (then close() and restart)."""
+        self.begin(limits)
+        self.submit(stdin)
+        res = self.result()
+        self.drain()
+        return res
+
+    def _flush(self) -> None:
+        if not self._wbuf:
+            return
         try:
-            self.proc.stdin.write(header + stdin)
-            self.proc.stdin.flush()
-        except (BrokenPipeError, OSError):
+            n = os.write(self._in, self._wbuf)
+        except BlockingIOError:
+            n = 0
+        except OSError:
             self.alive = False
             raise SessionDied("the supervisor is gone") from None
-        deadline = time.monotonic() + limits.wall_s + 2.0
+        del self._wbuf[:n]
+        if self._wbuf and not self._want_write:
+            self._sel.register(self._in, selectors.EVENT_WRITE)
+            self._want_write = True
+        elif not self._wbuf and self._want_write:
+            self._sel.unregister(self._in)
+            self._want_write = False
+
+    def _wait_io(self, deadline: float) -> bool:
+        """Write what is pending and read what has come; False if nothing came by ``deadline``."""
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            return False
+        events = self._sel.select(timeout=remaining)
+        if not events:
+            return False
+        for key, _ in events:
+            if key.fd == self._in:
+                self._flush()
+                continue
+            try:
+                chunk = os.read(self._out, 1 << 16)
+            except BlockingIOError:
+                continue
+            if not chunk:
+                raise SessionDied("the supervisor ended")
+            self._buf += chunk
+        return True
+
+    def _reply(self, deadline: float) -> tuple[list[int], bytes, bytes]:
         out, err = bytearray(), bytearray()
-        sel = self._sel
         while True:
             buf = self._buf
             if buf[:1] in (b"O", b"E"):
@@ -128,31 +213,54 @@ class JailSession:
             elif buf[:1] == b"X":
                 nl = buf.find(b"\n")
                 if nl >= 0:
-                    fields = buf[2:nl].split()
+                    fields = [int(f) for f in buf[2:nl].split()]
                     del buf[:nl + 1]
-                    break
+                    return fields, bytes(out), bytes(err)
             elif buf:
                 self.alive = False
                 raise SessionDied(f"bad frame from the supervisor: {bytes(buf[:16])!r}")
             try:
-                ok = self._read_more(deadline, sel)
+                ok = self._wait_io(deadline)
             except SessionDied:
                 self.alive = False
                 raise
             if not ok:
                 self.alive = False
                 raise SessionDied("the supervisor did not answer in time")
-        status, utime, stime, wall_us, flags, maxrss = (int(f) for f in fields)
+
+    def result(self) -> ExecResult:
+        """The result of the oldest queued test. Raises SessionDied if the jail went away."""
+        if not self.alive:
+            raise SessionDied("session closed")
+        limits = self._limits_now
+        while self._discard:  # replies of requests dropped at a halt
+            fields, _, _ = self._reply(time.monotonic() + limits.wall_s + 2.0)
+            if not fields[4] & 8:
+                self.alive = False
+                raise SessionDied("the supervisor ran a test it should have skipped")
+            self._discard -= 1
+        submitted = self._queue[0]
+        fields, out, err = self._reply(max(submitted, self._clock) + limits.wall_s + 2.0)
+        self._queue.popleft()
+        self._clock = time.monotonic()
+        status, utime, stime, wall_us, flags, maxrss = fields
+        if flags & 8:
+            self.alive = False
+            raise SessionDied("the supervisor skipped a test it should have run")
+        cpu = max(1, math.ceil(limits.cpu_s))
         code = os.waitstatus_to_exitcode(status)
         exit_code, sig = (code, None) if code >= 0 else (None, -code)
         cpu_s = (utime + stime) / 1e6
+        # Mirrors the supervisor's rule (report() in supervisor.c).
+        if (self._halt_mask & 1 and (sig is not None or flags & 4)) or (self._halt_mask & 2 and (status or flags)):
+            self._halted = True
         result = ExecResult(
-            exit_code=exit_code, signal=sig, wall_s=wall_us / 1e6, cpu_s=cpu_s, stdout=bytes(out), stderr=bytes(err),
+            exit_code=exit_code, signal=sig, wall_s=wall_us / 1e6, cpu_s=cpu_s, stdout=out, stderr=err,
             max_rss_mb=maxrss / 1024.0, timed_out=bool(flags & 1),
             cpu_exceeded=cpu_s >= 0.9 * cpu or sig == signal.SIGXCPU, output_exceeded=bool(flags & 2),
             sandbox_error="the program could not be started" if flags & 4 else None,
         )
-        if self.slot is not None and sig is not None:  # the evidence only matters for a killed test
+        if self.slot is not None and sig is not None:  # halted: only this test's evidence is in the counters
             result.memory_peak_mb, result.memory_limit_hit = self.slot.memory_evidence(limits.memory_mb)
         return result
 
@@ -161,11 +269,10 @@ class JailSession:
         if getattr(self, "_closed", False):
             return ""
         self._closed = True
-        if self.alive:
+        if self.alive and not self._wbuf:  # else a request is half written: the end of stdin ends it too
             try:
-                self.proc.stdin.write(b"Q\n")
-                self.proc.stdin.close()
-            except (BrokenPipeError, OSError):
+                os.write(self._in, b"Q\n")
+            except OSError:
                 pass
         self.alive = False
         try:

@@ -7,12 +7,21 @@
  * in the jail, reaps them and empties /tmp, so no test sees what an earlier one left.
  *
  * Protocol (host <-> supervisor), on the supervisor's stdin/stdout:
- *   request:  "R <cpu_s> <wall_ms> <out_cap> <err_cap> <input_len>\n" + input bytes
- *             "Q\n" to quit
+ *   request:  "R <cpu_s> <wall_ms> <out_cap> <err_cap> <input_len> <halt>\n" + input bytes
+ *             "G\n"  go on after a halt (no reply)
+ *             "Q\n"  quit
  *   replies:  'O' <u32 len> <bytes>   a chunk of the test's stdout
  *             'E' <u32 len> <bytes>   a chunk of the test's stderr (capped)
  *             "X <wait_status> <utime_us> <stime_us> <wall_us> <flags> <maxrss_kb>\n"  end of test
- *             flags: 1 = wall limit reached, 2 = stdout cap reached, 4 = could not start
+ *             flags: 1 = wall limit reached, 2 = stdout cap reached, 4 = could not start,
+ *                    8 = skipped (not run: the supervisor was halted)
+ *
+ * The host may send many requests without waiting for their replies (a pipeline); they
+ * run one after another, in order. A test ends in a halt when its request's <halt> says
+ * so: bit 1 after a death by a signal or a failed start (the host then reads the jail's
+ * cgroup counters, which nothing else is moving), bit 2 after any failure it can see
+ * (a non-zero exit or any flag; the host stops on the first failure). Halted, the
+ * supervisor answers every request with a skipped reply until "G".
  *
  * Usage: supervisor [--zygote] -- PROGRAM [ARGS...]
  *
@@ -64,34 +73,58 @@ static int write_all(int fd, const void *buf, size_t len) {
     return 0;
 }
 
-static int read_all(int fd, void *buf, size_t len) {
-    char *p = buf;
+/* The request stream (stdin), read through a buffer: a pipeline of requests arrives in
+   a few reads instead of one read per byte. */
+static char req_buf[CHUNK];
+static size_t req_pos = 0, req_len = 0;
+
+static int req_fill(void) {
+    if (req_pos < req_len) return 0;
+    for (;;) {
+        ssize_t n = read(0, req_buf, sizeof req_buf);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) return -1;
+        req_pos = 0;
+        req_len = (size_t)n;
+        return 0;
+    }
+}
+
+static int req_read(void *dst, size_t len) {
+    char *p = dst;
     while (len > 0) {
-        ssize_t n = read(fd, p, len);
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            return -1;
-        }
-        if (n == 0) return -1;
+        if (req_fill() < 0) return -1;
+        size_t n = req_len - req_pos < len ? req_len - req_pos : len;
+        memcpy(p, req_buf + req_pos, n);
+        req_pos += n;
         p += n;
-        len -= (size_t)n;
+        len -= n;
     }
     return 0;
 }
 
-static int read_line(int fd, char *buf, size_t cap) {
+static int req_line(char *buf, size_t cap) {
     size_t i = 0;
     while (i + 1 < cap) {
-        ssize_t n = read(fd, buf + i, 1);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) return -1;
-        if (buf[i] == '\n') {
+        if (req_fill() < 0) return -1;
+        char c = req_buf[req_pos++];
+        if (c == '\n') {
             buf[i] = 0;
             return 0;
         }
-        i++;
+        buf[i++] = c;
     }
     return -1;
+}
+
+/* Read a request's input and drop it (a skipped test). */
+static void req_skip(long len) {
+    while (len > 0) {
+        if (req_fill() < 0) _exit(5);
+        size_t n = req_len - req_pos < (size_t)len ? req_len - req_pos : (size_t)len;
+        req_pos += n;
+        len -= (long)n;
+    }
 }
 
 static void send_frame(char tag, const char *data, uint32_t len) {
@@ -232,24 +265,27 @@ static void send_file(char tag, const char *path, long cap, long *total) {
     close(fd);
 }
 
-static int write_file(const char *path, int in_fd_src, long len, char *buf) {
+/* Write the next len bytes of the request stream to path (always consumed, so the
+   stream stays in step even when the file cannot be written). */
+static int write_file(const char *path, long len, char *buf) {
     int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    if (fd < 0) return -1;
     long left = len;
+    int failed = fd < 0;
     while (left > 0) {
         size_t n = left > CHUNK ? CHUNK : (size_t)left;
-        if (read_all(in_fd_src, buf, n) < 0) _exit(5);
-        if (write_all(fd, buf, n) < 0) {
-            close(fd);
-            return -1;
-        }
+        if (req_read(buf, n) < 0) _exit(5);
+        if (!failed && write_all(fd, buf, n) < 0) failed = 1;
         left -= (long)n;
     }
-    close(fd);
-    return 0;
+    if (fd >= 0) close(fd);
+    return failed ? -1 : 0;
 }
 
+static int halt_on = 0, halted = 0;
+
 static void report(int status, struct rusage *ru, int64_t wall, int flags) {
+    if (((halt_on & 1) && (WIFSIGNALED(status) || (flags & 4))) || ((halt_on & 2) && (status != 0 || flags)))
+        halted = 1;
     char line[160];
     int len = snprintf(line, sizeof line, "X %d %lld %lld %lld %d %ld\n", status,
                        (long long)ru->ru_utime.tv_sec * 1000000 + ru->ru_utime.tv_usec,
@@ -264,8 +300,8 @@ static void run_test_zygote(long cpu_s, long wall_ms, long out_cap, long err_cap
     struct rusage ru;
     memset(&ru, 0, sizeof ru);
     int status = 0, flags = 0;
-    if (write_file("/tmp/.ag-stdin", 0, input_len, buf) < 0 ||
-        write_file("/tmp/.ag-stdout", 0, 0, buf) < 0 || write_file("/tmp/.ag-stderr", 0, 0, buf) < 0) {
+    if (write_file("/tmp/.ag-stdin", input_len, buf) < 0 ||
+        write_file("/tmp/.ag-stdout", 0, buf) < 0 || write_file("/tmp/.ag-stderr", 0, buf) < 0) {
         free(buf);
         reset_jail();
         report(0, &ru, 0, 4);
@@ -359,7 +395,7 @@ static void run_test(long cpu_s, long wall_ms, long out_cap, long err_cap, long 
     long left = input_len;
     while (left > 0) {
         size_t n = left > CHUNK ? CHUNK : (size_t)left;
-        if (read_all(0, buf, n) < 0) _exit(5);
+        if (req_read(buf, n) < 0) _exit(5);
         if (write_all(in_fd, buf, n) < 0) _exit(6);
         left -= (long)n;
     }
@@ -486,10 +522,24 @@ int main(int argc, char **argv) {
     prctl(PR_SET_DUMPABLE, 0);
     signal(SIGPIPE, SIG_IGN);
     char line[256];
-    while (read_line(0, line, sizeof line) == 0) {
+    while (req_line(line, sizeof line) == 0) {
         if (line[0] == 'Q') break;
+        if (line[0] == 'G') {
+            halted = 0;
+            continue;
+        }
         long cpu_s, wall_ms, out_cap, err_cap, input_len;
-        if (sscanf(line, "R %ld %ld %ld %ld %ld", &cpu_s, &wall_ms, &out_cap, &err_cap, &input_len) != 5) return 9;
+        int halt;
+        if (sscanf(line, "R %ld %ld %ld %ld %ld %d", &cpu_s, &wall_ms, &out_cap, &err_cap, &input_len, &halt) != 6)
+            return 9;
+        if (halted) {
+            struct rusage none;
+            memset(&none, 0, sizeof none);
+            req_skip(input_len);
+            report(0, &none, 0, 8);
+            continue;
+        }
+        halt_on = halt;
         if (zygote_mode)
             run_test_zygote(cpu_s, wall_ms, out_cap, err_cap, input_len);
         else

@@ -74,3 +74,116 @@ def test_zygote_runs_the_program_as_main_with_normal_exit_semantics(requires):
                     "tests": [{"input": "", "output": "a\n"}]})
     assert crash.verdict.value == "runtime_error" and "ValueError: boom" in crash.tests[0].stderr
     assert crash.tests[0].stdout == "a\n"  # buffered output before the crash is kept
+
+
+# The tests of a program are pipelined into its warm jail: a test that dies, runs out of
+# memory or time in the middle must not disturb the verdicts of the tests queued behind it.
+MIXED = """
+local n = io.read('n')
+if n == 1 then local t = {} for i = 1, 1e9 do t[i] = i end
+elseif n == 2 then while true do end
+elseif n == 3 then error('three')
+end
+print(n * 2)
+"""
+
+
+def test_a_failing_test_mid_program_does_not_disturb_the_ones_queued_behind_it(mode, requires):
+    requires("lua")
+    inputs = [5, 1, 6, 2, 7, 3, 8, 1, 9]
+    tests = [{"input": f"{n}\n", "output": f"{n * 2}\n"} for n in inputs]
+    result = verify({"id": "mixed", "language": "lua", "code": MIXED, "tests": tests, "time_limit_s": 1,
+                     "memory_limit_mb": 128})
+    assert [t.verdict.value for t in result.tests] == [
+        "pass", "memory_limit", "pass", "timeout", "pass", "runtime_error", "pass", "memory_limit", "pass"]
+    assert [t.stdout for t in result.tests if t.verdict.value == "pass"] == ["10\n", "12\n", "14\n", "16\n", "18\n"]
+
+
+def test_fail_fast_stops_at_the_first_failure_and_the_jail_serves_the_next_program(mode, requires):
+    requires("lua")
+    tests = [{"input": f"{n}\n", "output": f"{n * 2}\n"} for n in (4, 3, 5, 6, 7)]
+    crash = verify({"id": "ff", "language": "lua", "code": MIXED, "tests": tests}, fail_fast=True)
+    wrong = verify({"id": "ff2", "language": "lua", "code": "print(io.read('n') * 3)", "tests": tests},
+                   fail_fast=True)
+    right = verify({"id": "ff3", "language": "lua", "code": "print(io.read('n') * 2)", "tests": tests},
+                   fail_fast=True)
+    assert [t.verdict.value for t in crash.tests] == ["pass", "runtime_error"]
+    assert [t.verdict.value for t in wrong.tests] == ["wrong_output"]
+    assert right.verdict.value == "pass" and right.passed == 5 and [t.stdout for t in right.tests] == \
+        ["8\n", "6\n", "10\n", "12\n", "14\n"]
+
+
+def test_session_pipeline_skips_what_is_queued_behind_a_halt_until_resumed(requires, tmp_path):
+    requires("lua")
+    from ag_eval.engine import _make_workdir, default_sandbox
+    from ag_eval.judge import test_limits
+    from ag_eval.jobs import Job
+    from ag_eval.runners import get_runner
+    from ag_eval.session import JailSession
+    from ag_eval.supervisor import supervisor_binary
+
+    runner = get_runner("lua")
+    limits = test_limits(Job.from_dict({"id": "s", "language": "lua", "code": "x", "tests": [{"input": "", "output": ""}],
+                                        "memory_limit_mb": 128}), runner)
+    session = JailSession(default_sandbox(), supervisor_binary(), runner.run_argv(), workdir=_make_workdir(),
+                          limits=limits, env=dict(runner.env), mounts=runner.host_mounts())
+    try:
+        (session.workdir / runner.source_file).write_text("local n = io.read('n') if n < 0 then os.exit(3) end "
+                                                         "if n == 0 then local t = {} for i = 1, 1e9 do t[i] = i end end print(n)")
+        session.begin(limits)
+        for n in (1, 0, 2, 3):
+            session.submit(f"{n}\n".encode())
+        assert session.result().stdout == b"1\n"
+        killed = session.result()  # a signal death (the memory limit): the supervisor halts
+        assert killed.signal is not None and killed.memory_limit_hit and session.halted
+        session.resume()  # the two queued behind it come back unrun, and are dropped
+        for n in (2, 3):
+            session.submit(f"{n}\n".encode())
+        assert [session.result().stdout for _ in range(2)] == [b"2\n", b"3\n"]
+        session.drain()
+        session.begin(limits, stop_on_failure=True)  # the next batch stops at any failure
+        for n in (4, -1, 5):
+            session.submit(f"{n}\n".encode())
+        assert session.result().stdout == b"4\n"
+        assert session.result().exit_code == 3 and session.halted
+        session.drain()
+        assert session.run(b"6\n", limits).stdout == b"6\n"
+    finally:
+        session.close()
+
+
+def test_pinned_workers_run_their_jails_on_their_own_cpu(requires, monkeypatch):
+    requires("python")
+    from ag_eval.affinity import allowed_cpus
+    from ag_eval.engine import verify_many
+
+    cpus = allowed_cpus()
+    code = "print([l.split()[1] for l in open('/proc/self/status') if l.startswith('Cpus_allowed_list')][0])"
+    jobs = [{"id": str(i), "language": "python", "code": code, "tests": [{"input": "", "output": ""}]}
+            for i in range(4 * len(cpus))]
+    monkeypatch.setenv("AGNOSTICS_PIN_CPUS", "0")
+    unpinned = {r.tests[0].stdout.strip() for r in verify_many(jobs, workers=len(cpus))}
+    monkeypatch.setenv("AGNOSTICS_PIN_CPUS", "1")
+    pinned = [r.tests[0].stdout.strip() for r in verify_many(jobs, workers=len(cpus))]
+    if len(cpus) > 1:
+        assert len(unpinned) == 1 and not next(iter(unpinned)).isdigit(), unpinned  # a list or range of CPUs
+    assert all(p.isdigit() and int(p) in cpus for p in pinned), pinned
+    if len(cpus) > 1:
+        assert len(set(pinned)) > 1  # the workers spread over the CPUs
+
+
+def test_pin_plan_follows_the_setting(monkeypatch):
+    from ag_eval.affinity import allowed_cpus, pin_plan
+    from ag_eval.errors import AgnosticsError
+
+    n = len(allowed_cpus())
+    monkeypatch.delenv("AGNOSTICS_PIN_CPUS", raising=False)
+    assert pin_plan(n) == (allowed_cpus() if n > 1 else None)  # auto: one worker per CPU
+    assert pin_plan(n + 1) is None
+    monkeypatch.setenv("AGNOSTICS_PIN_CPUS", "1")
+    assert pin_plan(n + 1) == allowed_cpus()
+    monkeypatch.setenv("AGNOSTICS_PIN_CPUS", "0")
+    assert pin_plan(n) is None
+    monkeypatch.setenv("AGNOSTICS_PIN_CPUS", "yes")
+    with pytest.raises(AgnosticsError, match="AGNOSTICS_PIN_CPUS='yes' is not valid"):
+        pin_plan(n)
