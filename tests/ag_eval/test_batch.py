@@ -90,3 +90,17 @@ def test_unknown_language_is_one_clear_cli_error(tmp_path):
                           "--tests", str(tests)], capture_output=True, text=True)
     assert res.returncode == 1
     assert res.stderr.startswith("Error: unknown language 'klingon'") and "Traceback" not in res.stderr
+
+
+def test_id_set_keeps_every_id_through_growth_and_rejects_others():
+    from ag_eval.batch import IdSet
+
+    ids = [f"problem-{i}/sample-{i % 7}" for i in range(20_000)] + ["", "ünï", "\udcff-surrogate"]
+    s = IdSet(ids[:100])
+    for job_id in ids[100:]:
+        s.add(job_id)
+    s.add(ids[5])  # again: no change
+    assert len(s) == len(ids)
+    assert all(job_id in s for job_id in ids)
+    assert not any(f"other-{i}" in s for i in range(20_000))
+    assert 42 not in s
