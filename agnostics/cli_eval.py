@@ -49,6 +49,10 @@ def _template_kwargs(pairs: tuple[str, ...]) -> dict:
 @click.option("--multiple-style", type=click.Choice(["completion", "chat"]), default="completion", show_default=True,
               help="MultiPL-E: continue the raw prompt (cut at stop tokens) or ask a chat model for the function.")
 @click.option("--workers", type=int, default=None, help="Programs verified at once (default: all cores).")
+@click.option("--executor", type=click.Choice(["local", "ray"]), default="local", show_default=True,
+              help="Where samples are verified: this machine's sandbox pool, or a Ray cluster.")
+@click.option("--ray-address", default=None,
+              help="ray: cluster to join, e.g. auto or ray://host:10001 (default: the initialised Ray, else a local one).")
 @click.option("--retry-sandbox-errors/--keep-sandbox-errors", default=True, show_default=True,
               help="On resume, verify again samples whose verification failed in the sandbox.")
 @click.option("--batch-size", type=int, default=8, show_default=True, help="transformers: prompts per generate call.")

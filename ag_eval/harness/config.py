@@ -16,6 +16,7 @@ from .errors import EvalError
 BACKENDS = ("vllm", "transformers", "openai")
 FORMATS = ("auto", "agnostics", "multiple")
 MULTIPLE_STYLES = ("completion", "chat")
+EXECUTORS = ("local", "ray")
 
 #: Fields that shape the samples: a resumed run must use the same values.
 GENERATION_KEYS = (
@@ -49,6 +50,9 @@ class EvalConfig:
     multiple_style: str = "completion"
     workers: int | None = None
     retry_sandbox_errors: bool = True
+    # where samples are verified (not a generation key: a rerun may switch)
+    executor: str = "local"
+    ray_address: str | None = None
     # transformers
     batch_size: int = 8
     device: str | None = None
@@ -74,6 +78,12 @@ class EvalConfig:
             raise EvalError(f"format {self.format!r} is unknown; use one of {', '.join(FORMATS)}.")
         if self.multiple_style not in MULTIPLE_STYLES:
             raise EvalError(f"MultiPL-E style {self.multiple_style!r} is unknown; use one of {', '.join(MULTIPLE_STYLES)}.")
+        if self.executor not in EXECUTORS:
+            raise EvalError(f"executor {self.executor!r} is unknown; use --executor local (this machine's sandbox) "
+                            "or --executor ray (a Ray cluster).")
+        if self.ray_address and self.executor != "ray":
+            raise EvalError(f"ray_address={self.ray_address!r} is only used by the Ray executor; "
+                            "add --executor ray or drop --ray-address.")
         if self.n_samples < 1:
             raise EvalError(f"samples={self.n_samples} must be at least 1 (the paper uses 20).")
         if self.temperature < 0:

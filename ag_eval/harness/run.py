@@ -6,12 +6,14 @@
 
 The main thread drives the backend; every finished request's completions are stored at
 once and handed to a pool of verifier threads (each runs programs in the sandbox), so
-the sandbox works while the model generates. A rerun with the same folder resumes.
+the sandbox works while the model generates. With ``executor="ray"`` the completions stream
+to verifier actors on a Ray cluster instead. A rerun with the same folder resumes.
 """
 
 from __future__ import annotations
 
 import logging
+import queue
 import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -20,6 +22,7 @@ from typing import Any
 
 from .backends import Backend, GenRequest, SamplingSpec, get_backend
 from .config import EvalConfig
+from .errors import EvalError
 from .store import RunStore, SampleKey, now
 from .summary import write_summary
 from .tasks import Task, load_tasks
@@ -40,12 +43,14 @@ class _Verifier:
     """A bounded pool of verifier threads that appends each verdict to the store."""
 
     def __init__(self, store: RunStore, workers: int, progress=None):
+        from ..affinity import thread_initializer
         from ..engine import default_sandbox, safe_verify
 
         self._safe_verify = safe_verify
         self._sandbox = default_sandbox()
         self.store = store
-        self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="ag-eval-verify")
+        self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="ag-eval-verify",
+                                       initializer=thread_initializer(workers))
         self.slots = threading.BoundedSemaphore(workers * 8)
         self.progress = progress
         self.counts: dict[str, int] = {}
@@ -72,6 +77,135 @@ class _Verifier:
         for fut in self._futures:
             fut.result()
         self.pool.shutdown(wait=True)
+
+
+_END = object()
+
+
+class _RayVerifier:
+    """Verifies on a Ray cluster, with the interface of :class:`_Verifier`.
+
+    Submitted completions go through a bounded queue to one background thread, which feeds
+    them as jobs to :func:`ag_eval.ray_executor.iter_verify_ray` and appends each verdict to
+    the store as its chunk comes back. Ray is joined (``address``) or started on the first
+    submit, in the calling thread, and shut down by :meth:`finish` if it was started here.
+    Each job's index maps back to its ``(task, sample, completion)``; a completion whose
+    verdict never arrives (a crash, Ctrl-C) has no sample, so a rerun verifies it.
+    """
+
+    def __init__(self, store: RunStore, workers: int | None, progress=None, address: str | None = None):
+        self.store = store
+        self.workers = workers
+        self.address = address
+        self.progress = progress
+        self.counts: dict[str, int] = {}
+        self._queue: queue.Queue = queue.Queue(maxsize=max(256, 8 * (workers or 0)))
+        self._pending: dict[int, tuple[Task, int, str]] = {}  # background thread only
+        self._thread: threading.Thread | None = None
+        self._error: BaseException | None = None
+        self._error_raised = False
+        self._cancel = threading.Event()
+        self._ray = None
+        self._started_ray = False
+
+    def _start(self) -> None:
+        from ..ray_executor import require_ray
+
+        ray = require_ray()
+        if not ray.is_initialized():
+            try:
+                ray.init(address=self.address, log_to_driver=False)
+            except (ConnectionError, RuntimeError, ValueError) as exc:
+                where = f"the Ray cluster at {self.address}" if self.address else "a local Ray"
+                raise EvalError(f"cannot start or join {where} ({exc}); check --ray-address "
+                                "or use --executor local.") from exc
+            self._started_ray = True
+        self._ray = ray
+        self._thread = threading.Thread(target=self._run, name="ag-eval-ray", daemon=True)
+        self._thread.start()
+
+    def submit(self, task: Task, sample: int, completion: str) -> None:
+        if self._thread is None:
+            self._start()
+        while True:
+            self._raise_failure()
+            try:
+                self._queue.put((task, sample, completion), timeout=0.2)
+                return
+            except queue.Full:
+                continue
+
+    def _raise_failure(self) -> None:
+        if self._error is not None and not self._error_raised:
+            self._error_raised = True
+            raise self._error
+        if not self._thread.is_alive():
+            raise EvalError("the Ray verifier stopped before the run ended; rerun the same command to resume.")
+
+    def _jobs(self):
+        index = 0
+        while not self._cancel.is_set():
+            try:
+                item = self._queue.get(timeout=0.2)
+            except queue.Empty:
+                continue
+            if item is _END:
+                return
+            task, sample, completion = item
+            job = task.make_job(completion, sample)
+            self._pending[index] = item  # iter_verify_ray numbers the jobs as they are drawn
+            index += 1
+            yield job
+
+    def _run(self) -> None:
+        from ..ray_executor import iter_verify_ray
+
+        try:
+            results = iter_verify_ray(self._jobs(), workers=self.workers, address=self.address)
+            try:
+                for index, result in results:
+                    item = self._pending.pop(index, None)
+                    if item is None:
+                        logger.error("Ray returned a verdict for job %d twice or unasked; ignored", index)
+                        continue
+                    task, sample, completion = item
+                    self.store.add_sample(sample_row(task, sample, completion, result))
+                    self.counts[result.verdict.value] = self.counts.get(result.verdict.value, 0) + 1
+                    if self.progress is not None:
+                        self.progress.advance("verify")
+                    if self._cancel.is_set():
+                        break
+            finally:
+                results.close()
+            if self._pending and not self._cancel.is_set():
+                raise EvalError(f"{len(self._pending)} completion(s) came back from Ray without a verdict; "
+                                "rerun the same command to verify them.")
+        except BaseException as exc:  # re-raised in the caller by submit() or finish()
+            self._error = exc
+
+    def finish(self) -> None:
+        if self._thread is None:
+            return
+        try:
+            while self._thread.is_alive():  # end the stream; the thread drains what is queued
+                try:
+                    self._queue.put(_END, timeout=0.2)
+                    break
+                except queue.Full:
+                    continue
+            while self._thread.is_alive():
+                self._thread.join(timeout=0.2)
+        except KeyboardInterrupt:  # a second Ctrl-C: stop waiting; unverified completions are verified on rerun
+            self._cancel.set()
+            self._thread.join(timeout=10)
+            raise
+        finally:
+            if self._started_ray and not self._thread.is_alive():
+                self._ray.shutdown()
+                self._started_ray = False
+        if self._error is not None and not self._error_raised:
+            self._error_raised = True
+            raise self._error
 
 
 class _Progress:
@@ -139,7 +273,10 @@ def run_eval(cfg: EvalConfig, *, backend: Backend | None = None, progress: bool 
     n_generate = sum(r.n for r in requests)
     logger.info("%d samples verified already, %d to verify, %d to generate", len(verified), len(to_verify), n_generate)
     bar = _Progress(n_generate, len(to_verify) + n_generate) if progress else None
-    verifier = _Verifier(store, cfg.workers or default_workers(), bar)
+    if cfg.executor == "ray":
+        verifier = _RayVerifier(store, cfg.workers, bar, address=cfg.ray_address)
+    else:
+        verifier = _Verifier(store, cfg.workers or default_workers(), bar)
     started = time.monotonic()
     own_backend = backend is None and bool(requests)
     try:
@@ -165,7 +302,7 @@ def run_eval(cfg: EvalConfig, *, backend: Backend | None = None, progress: bool 
         store.close()
     session = record["sessions"][-1]
     session.update(finished=now(), seconds=round(time.monotonic() - started, 1), generated=n_generate,
-                   verified=len(to_verify) + n_generate, verdicts=verifier.counts)
+                   verified=len(to_verify) + n_generate, verdicts=verifier.counts, executor=cfg.executor)
     if backend is not None and requests:
         session["backend"] = backend.describe()
     store.write_run(record)
