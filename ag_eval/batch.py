@@ -140,8 +140,11 @@ def read_jobs(input_path: str | os.PathLike, skip: IdSet | set[str] = frozenset(
 
 
 def run_batch(input_path: str | os.PathLike, output_path: str | os.PathLike, *, workers: int | None = None,
-              fail_fast: bool = False, executor: str = "local", progress: bool = False) -> BatchSummary:
-    """Judge a JSONL batch, appending results to ``output_path`` as they finish."""
+              fail_fast: bool = False, executor: str = "local", progress: bool = False,
+              **executor_options) -> BatchSummary:
+    """Judge a JSONL batch, appending results to ``output_path`` as they finish.
+
+    ``executor_options`` go to the Ray executor (e.g. ``address``); the local one takes none."""
     from .engine import iter_verify
 
     done = finished_ids(output_path)
@@ -151,6 +154,8 @@ def run_batch(input_path: str | os.PathLike, output_path: str | os.PathLike, *, 
         from .ray_executor import iter_verify_ray as runner
     elif executor == "local":
         runner = iter_verify
+        if executor_options:
+            raise AgnosticsError(f"options {sorted(executor_options)} need executor='ray'.")
     else:
         raise AgnosticsError(f"unknown executor {executor!r}; use 'local' or 'ray'.")
     bar = None
@@ -163,7 +168,7 @@ def run_batch(input_path: str | os.PathLike, output_path: str | os.PathLike, *, 
     Path(output_path).parent.mkdir(parents=True, exist_ok=True)
     try:
         with open(output_path, "a", encoding="utf-8") as out:
-            for _, result in runner(jobs, workers=workers, fail_fast=fail_fast):
+            for _, result in runner(jobs, workers=workers, fail_fast=fail_fast, **executor_options):
                 if isinstance(result, Result):
                     out.write(json.dumps(result.to_dict(), ensure_ascii=False) + "\n")
                     out.flush()

@@ -107,11 +107,17 @@ def verify(language: str, code_path: str, tests_path: str, compare: str, time_li
 @click.option("--fail-fast", is_flag=True, help="Stop a program at its first failing test.")
 @click.option("--executor", type=click.Choice(["local", "ray"]), default="local", show_default=True,
               help="Where jobs run: this machine's sandbox pool, or a Ray cluster.")
+@click.option("--ray-address", default=None,
+              help="With --executor ray: the cluster to join, e.g. auto or ray://HOST:10001 (default: $RAY_ADDRESS, "
+                   "else a local Ray).")
 @click.option("--no-progress", is_flag=True, help="Hide the progress bar.")
-def verify_batch(input_path: str, output_path: str, workers: int | None, fail_fast: bool, executor: str, no_progress: bool) -> None:
+def verify_batch(input_path: str, output_path: str, workers: int | None, fail_fast: bool, executor: str,
+                 ray_address: str | None, no_progress: bool) -> None:
     """Judge every job of a JSONL file; results stream to OUTPUT as they finish (keyed by id)."""
     from ag_eval.batch import run_batch
 
+    if ray_address and executor != "ray":
+        raise click.UsageError("--ray-address needs --executor ray (or drop --ray-address).")
     summary = run_batch(input_path, output_path, workers=workers, fail_fast=fail_fast, executor=executor,
-                        progress=not no_progress)
+                        progress=not no_progress, **({"address": ray_address} if ray_address else {}))
     click.echo(summary.format())

@@ -139,3 +139,23 @@ def test_missing_ray_says_how_to_install(monkeypatch):
     monkeypatch.setitem(sys.modules, "ray", None)  # import ray -> ImportError
     with pytest.raises(AgnosticsError, match=r"install agnostics\[ray\]"):
         list(ray_executor.iter_verify_ray([{"id": "x"}]))
+
+
+def test_verify_batch_cli_takes_a_ray_address(ray_cluster, tmp_path):
+    from click.testing import CliRunner
+
+    from agnostics.cli import main
+
+    jobs = tmp_path / "jobs.jsonl"
+    jobs.write_text("".join(json.dumps({"id": f"c{i}", "language": "lua", "code": f"print({i})",
+                                        "tests": [{"input": "", "output": "2\n"}]}) + "\n" for i in range(3)))
+    out = tmp_path / "out.jsonl"
+    address = ray_cluster.get_runtime_context().gcs_address
+    done = CliRunner().invoke(main, ["verify-batch", "--input", str(jobs), "--output", str(out), "--executor", "ray",
+                                     "--ray-address", address, "--no-progress"])
+    assert done.exit_code == 0, done.output
+    verdicts = {r["id"]: r["verdict"] for r in map(json.loads, out.read_text().splitlines())}
+    assert verdicts == {"c0": "wrong_output", "c1": "wrong_output", "c2": "pass"}
+    refused = CliRunner().invoke(main, ["verify-batch", "--input", str(jobs), "--output", str(tmp_path / "x.jsonl"),
+                                        "--ray-address", address])
+    assert refused.exit_code != 0 and "--ray-address needs --executor ray" in refused.output
