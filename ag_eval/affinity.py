@@ -18,6 +18,7 @@ import logging
 import os
 import threading
 from collections.abc import Callable
+from contextlib import contextmanager
 
 from .errors import AgnosticsError
 
@@ -54,15 +55,31 @@ def thread_initializer(workers: int) -> Callable[[], None] | None:
 
     def pin() -> None:
         with lock:
-            cpu = plan[next(turn) % len(plan)]
-        try:
-            os.sched_setaffinity(0, {cpu})  # this thread only; its jails inherit it
-        except OSError as exc:
-            logger.debug("cannot pin a verifier thread to CPU %d: %s", cpu, exc)
-            return
-        _local.cpu = cpu
+            _local.cpu = plan[next(turn) % len(plan)]
 
     return pin
+
+
+@contextmanager
+def jail_affinity():
+    """Around the start of a jail: the jail's processes are pinned to this worker's CPU
+    (they inherit the affinity of the thread that starts them); the thread itself stays
+    free, so the host's threads go wherever a core is idle."""
+    cpu = thread_cpu()
+    if cpu is None:
+        yield
+        return
+    before = os.sched_getaffinity(0)
+    try:
+        os.sched_setaffinity(0, {cpu})  # this thread only
+    except OSError as exc:
+        logger.debug("cannot pin a jail to CPU %d: %s", cpu, exc)
+        yield
+        return
+    try:
+        yield
+    finally:
+        os.sched_setaffinity(0, before)
 
 
 def thread_cpu() -> int | None:

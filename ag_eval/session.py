@@ -20,6 +20,7 @@ from collections import deque
 from dataclasses import replace
 from pathlib import Path
 
+from .affinity import jail_affinity
 from .cgroups import CgroupSlot, new_slot, release_slot
 from .sandbox import ExecLimits, ExecResult, NsjailSandbox, _reap
 from .supervisor import JAIL_PATH, ZYGOTE_LIB_JAIL_PATH
@@ -65,8 +66,9 @@ class JailSession:
         if self.slot is not None:
             self.slot.apply_limits(limits.memory_mb, limits.processes, sandbox.host.memsw)
         try:
-            self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                                         pass_fds=(log_w,), start_new_session=True)
+            with jail_affinity():
+                self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                             stderr=subprocess.DEVNULL, pass_fds=(log_w,), start_new_session=True)
         finally:
             os.close(log_w)
         self._out = self.proc.stdout.fileno()

@@ -115,24 +115,60 @@ def bench_python(args, res: dict) -> None:
          f"sandboxed {row['ours_pps']:.1f} problems/s ({row['ours_passed']}/{n} pass)   ratio {row['ratio']:.2f}")
 
 
+def _worker_counts(cores: int) -> list[int]:
+    counts, w = [], 1
+    while w < cores:
+        counts.append(w)
+        w *= 2
+    return counts + [cores]
+
+
 def bench_scaling(args, res: dict) -> None:
+    import os
+
+    from ag_eval.affinity import PIN_ENV
     from ag_eval.engine import default_workers
 
     cores = default_workers()
     jobs = [p.job for p in workload.programs("lua", args.scaling_programs, tests=args.tests)]
     total = sum(len(j["tests"]) for j in jobs)
-    _say(f"\n== 3. scaling: Lua, {len(jobs)} programs x {args.tests} tests, 1 vs. {cores} workers")
+    counts = _worker_counts(cores)
+    _say(f"\n== 3. scaling: Lua, {len(jobs)} programs x {args.tests} tests, {', '.join(map(str, counts))} workers"
+         + (f", and {cores} unpinned" if cores > 1 else ""))
     _warm_up("lua", cores)
-    one, all_ = [], []
-    for r in range(args.repeat):
-        for w in ((1, cores) if r % 2 == 0 else (cores, 1)):
-            wall, _ = floor.run_sandboxed(jobs, w)
-            (one if w == 1 else all_).append(wall)
-    row = {"workers": cores, "one_tps": total / statistics.median(one), "all_tps": total / statistics.median(all_)}
+    runs = [(w, None) for w in counts] + ([(cores, "0")] if cores > 1 else [])
+    walls: dict[tuple[int, str | None], list[float]] = {run: [] for run in runs}
+    saved = os.environ.get(PIN_ENV)
+
+    def set_pin(value: str | None) -> None:
+        if value is None:
+            os.environ.pop(PIN_ENV, None)
+        else:
+            os.environ[PIN_ENV] = value
+
+    try:
+        for r in range(args.repeat):
+            for w, pin in (runs if r % 2 == 0 else runs[::-1]):
+                set_pin(saved if pin is None else pin)
+                wall, _ = floor.run_sandboxed(jobs, w)
+                walls[(w, pin)].append(wall)
+    finally:
+        set_pin(saved)
+    tps = {run: total / statistics.median(v) for run, v in walls.items()}
+    curve = [{"workers": w, "tps": tps[(w, None)], "speedup": tps[(w, None)] / tps[(1, None)]} for w in counts]
+    row = {"workers": cores, "one_tps": tps[(1, None)], "all_tps": tps[(cores, None)], "curve": curve,
+           "programs": len(jobs)}
     row["ratio"] = row["all_tps"] / row["one_tps"]
+    if cores > 1:
+        row["unpinned_tps"] = tps[(cores, "0")]
+        row["unpinned_ratio"] = row["unpinned_tps"] / row["one_tps"]
     res["scaling"] = row
-    _say(f"  1 worker {row['one_tps']:.1f} tests/s   {cores} workers {row['all_tps']:.1f} tests/s   "
-         f"ratio {cores}/1 {row['ratio']:.2f}")
+    for point in curve:
+        _say(f"  {point['workers']:3d} worker(s) {point['tps']:9.1f} tests/s   x{point['speedup']:.2f}")
+    if cores > 1:
+        _say(f"  {cores:3d} unpinned  {row['unpinned_tps']:9.1f} tests/s   x{row['unpinned_ratio']:.2f}   "
+             f"({PIN_ENV}=0)")
+    _say(f"  ratio {cores}/1 {row['ratio']:.2f}")
 
 
 def bench_memory(args, res: dict) -> None:
@@ -184,6 +220,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--languages", default=",".join(workload.LANGUAGES), help="comma-separated (default: %(default)s)")
     p.add_argument("--programs", type=int, help="programs per language (full: 256, quick: 16)")
     p.add_argument("--tests", type=int, help="tests per program (default 10)")
+    p.add_argument("--scaling-programs", type=int,
+                   help="programs of the scaling workload (default: as --programs; more on many cores)")
     p.add_argument("--python-problems", type=int, help="HumanEval problems to use (full: all that convert)")
     p.add_argument("--memory-jobs", help="comma-separated job counts (full: 10000,100000)")
     p.add_argument("--out", type=Path, default=HERE / "results", help="output folder (default: bench/results)")
@@ -191,7 +229,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                    help="also write bench/RESULTS.md (done anyway by a full `all` run)")
     args = p.parse_args(argv)
     preset = QUICK if args.quick else FULL
-    args.scaling_programs = args.programs or preset["scaling_programs"]
+    args.scaling_programs = args.scaling_programs or args.programs or preset["scaling_programs"]
     for key in ("programs", "tests", "python_problems", "repeat"):
         if getattr(args, key) is None:
             setattr(args, key, preset[key])

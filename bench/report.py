@@ -94,11 +94,16 @@ def markdown(res: dict) -> str:
                   f"{_target(py['ratio'], PYEXEC_TARGET)}"]
     sc = res.get("scaling")
     if sc:
-        lines += ["", "## 3. Scaling (sandboxed, Lua)", "",
-                  "| workers | tests/s |", "|---:|---:|",
-                  f"| 1 | {_f(sc['one_tps'])} |", f"| {sc['workers']} | {_f(sc['all_tps'])} |", "",
-                  f"{sc['workers']} workers / 1 worker: **{_f(sc['ratio'], 2)}** "
-                  f"{_target(sc['ratio'], SCALING_TARGET if sc['workers'] == 2 else None)}"]
+        curve = sc.get("curve") or [{"workers": 1, "tps": sc["one_tps"], "speedup": 1.0},
+                                    {"workers": sc["workers"], "tps": sc["all_tps"], "speedup": sc["ratio"]}]
+        lines += ["", f"## 3. Scaling (sandboxed, Lua, {sc.get('programs', '')} programs)", "",
+                  "| workers | tests/s | speed-up |", "|---:|---:|---:|"]
+        lines += [f"| {p['workers']} | {_f(p['tps'])} | {_f(p['speedup'], 2)} |" for p in curve]
+        if sc.get("unpinned_tps"):
+            lines.append(f"| {sc['workers']}, not pinned (`AGNOSTICS_PIN_CPUS=0`) | {_f(sc['unpinned_tps'])} | "
+                         f"{_f(sc['unpinned_ratio'], 2)} |")
+        lines += ["", f"{sc['workers']} workers / 1 worker: **{_f(sc['ratio'], 2)}** "
+                      f"{_target(sc['ratio'], SCALING_TARGET if sc['workers'] == 2 else None)}"]
     lat = res.get("latency")
     if lat:
         lines += ["", "## 4. Latency of one RL batch (sandboxed, all workers)", "",
