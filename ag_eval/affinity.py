@@ -1,10 +1,10 @@
-"""One CPU per verifier worker: a worker thread and the jails it drives share a core.
+"""One CPU per verifier worker: the jails a worker drives stay on one core.
 
 A test is a relay of short steps between processes (host thread -> supervisor -> runtime
 -> test -> supervisor -> host); left to itself the scheduler spreads each relay over the
 cores, and with one relay per core they keep waking each other on the wrong one. Pinned,
-each worker's relay stays on its core and the cores stay busy (measured by
-``python -m bench scaling``).
+each worker's jail processes stay on their core and the cores stay busy; the host's
+threads themselves stay free to run wherever a core is idle (``python -m bench scaling``).
 
 ``AGNOSTICS_PIN_CPUS``: ``auto`` (default) pins when a batch has exactly one worker per
 CPU this process may use (so several such processes on a machine spread evenly);

@@ -34,6 +34,7 @@ from .runners import Runner, get_registry
 from .judge import classify, compile_limits, judge_run, test_limits
 from .sandbox import ExecLimits, ExecResult, NsjailSandbox
 from .pool import POOL
+from .procs import process_plan
 from .session import JailSession, SessionDied
 from .supervisor import supervisor_binary, zygote_library
 from .verdicts import Verdict
@@ -191,15 +192,24 @@ def work_base() -> str:
                     f"the jail's user cannot reach the work folder {base}: {folder} is not searchable by others "
                     f"(mode {oct(folder.stat().st_mode & 0o777)}); set {WORKDIR_ENV} to a folder under a "
                     "world-searchable path such as /dev/shm or /tmp.")
+        _sweep_dead_workdirs(base)
         _checked_bases.add(base)
     return base
+
+
+def _sweep_dead_workdirs(base: str) -> None:
+    """Remove the work folders of verifier processes that were killed before they could."""
+    for entry in Path(base).glob("job-*-*"):
+        pid = entry.name.split("-")[1]
+        if pid.isdigit() and not os.path.exists(f"/proc/{pid}"):
+            shutil.rmtree(entry, ignore_errors=True)
 
 
 _checked_bases: set[str] = set()
 
 
 def _make_workdir() -> Path:
-    path = Path(tempfile.mkdtemp(prefix="job-", dir=work_base()))
+    path = Path(tempfile.mkdtemp(prefix=f"job-{os.getpid()}-", dir=work_base()))
     if os.geteuid() == 0:
         os.chown(path, SANDBOX_UID, SANDBOX_UID)
     path.chmod(0o755)
@@ -293,6 +303,12 @@ def iter_verify(jobs: Iterable[Job | dict | BaseException], *, workers: int | No
     """Yield ``(index, result)`` as jobs finish. At most ``max_pending`` jobs are held at once,
     so memory stays flat however many jobs the iterable yields."""
     workers = workers or default_workers()
+    plan = process_plan(workers) if sandbox is None else None
+    if plan is not None:  # more workers than one process's threads keep busy
+        from .procs import iter_verify_processes
+
+        yield from iter_verify_processes(jobs, processes=plan[0], threads=plan[1], fail_fast=fail_fast)
+        return
     max_pending = max_pending or workers * 4
     sandbox = sandbox or default_sandbox()
     pending: dict[Future, int] = {}
@@ -355,6 +371,8 @@ async def averify_many(jobs: Iterable[Job | dict], *, workers: int | None = None
     blocking the event loop); results in input order."""
     jobs = list(jobs)
     workers = workers or default_workers()
+    if sandbox is None and process_plan(workers) is not None:  # verifier processes (see ag_eval.procs)
+        return await asyncio.to_thread(verify_many, jobs, workers=workers, fail_fast=fail_fast)
     loop = asyncio.get_running_loop()
     pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="ag-averify",
                               initializer=thread_initializer(workers))

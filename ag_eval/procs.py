@@ -1,0 +1,264 @@
+"""Many cores: a batch's workers spread over several verifier processes.
+
+The threads of one process share one interpreter lock, and each test costs the host a
+little Python (reading the reply, comparing the output). Past about eight busy workers
+that lock, not the cores, sets the pace (``python -m bench scaling`` on a 16-core
+machine: 8 workers ~7 400 tests/s, 16 in one process no more). So a batch of more
+workers than :data:`THREADS_PER_PROCESS_ENV` allows runs in child processes of at most
+that many threads each, every child on its own slice of the CPUs with its own warm jails.
+
+The children (``python -m ag_eval.procs``: no re-import of the caller's main module) are
+started once and serve every later batch. Jobs go to the least-loaded child; a child that
+dies has its unfinished jobs judged again by a fresh one, so no job is lost or judged
+twice in the output.
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import math
+import os
+import signal
+import subprocess
+import sys
+import threading
+from collections.abc import Iterable, Iterator
+from multiprocessing.connection import Connection, wait
+from typing import Any
+
+from .errors import AgnosticsError
+from .jobs import Job, Result
+from .verdicts import Verdict
+
+logger = logging.getLogger(__name__)
+
+#: Most verifier threads in one process (0: never use child processes).
+THREADS_PER_PROCESS_ENV = "AGNOSTICS_THREADS_PER_PROCESS"
+DEFAULT_THREADS_PER_PROCESS = 8
+#: Jobs handed to a child ahead of its threads.
+AHEAD = 4
+#: Times a job is handed to a fresh child after its child died, before it is reported.
+MAX_RETRIES = 2
+#: Children that may die in a row, none having answered, before the batch gives up.
+MAX_DEATHS_IN_A_ROW = 3
+
+
+def process_plan(workers: int) -> tuple[int, int] | None:
+    """``(processes, threads each)`` for a batch of ``workers``, or None for one process."""
+    raw = os.environ.get(THREADS_PER_PROCESS_ENV, "").strip()
+    try:
+        per = int(raw) if raw else DEFAULT_THREADS_PER_PROCESS
+    except ValueError:
+        raise AgnosticsError(f"{THREADS_PER_PROCESS_ENV}={raw!r} is not a whole number; use e.g. 8, "
+                             "or 0 to keep every worker in this process.") from None
+    if per <= 0 or workers <= per:
+        return None
+    processes = math.ceil(workers / per)
+    return processes, math.ceil(workers / processes)
+
+
+# ---- the child ------------------------------------------------------------------------
+
+def _child_main(jobs_in: Connection, results_out: Connection, cpus: list[int], threads: int) -> None:
+    """A verifier process: jobs in, results out, until told to stop (or its parent is gone)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from .affinity import thread_initializer
+    from .engine import safe_verify
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when the children stop
+    if cpus and hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, cpus)  # this process's slice; its threads pin its jails within it
+    send_lock = threading.Lock()
+
+    def done(batch: int, index: int, future) -> None:
+        with send_lock:
+            try:
+                results_out.send((batch, index, future.result()))
+            except OSError:  # the parent is gone
+                os._exit(0)
+
+    with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="ag-verify",
+                            initializer=thread_initializer(threads)) as pool:
+        while True:
+            try:
+                message = jobs_in.recv()
+            except (EOFError, OSError):
+                break
+            if message is None:
+                break
+            batch, index, job, fail_fast = message
+            future = pool.submit(safe_verify, job, fail_fast=fail_fast, index=index)
+            future.add_done_callback(lambda f, b=batch, i=index: done(b, i, f))
+
+
+# ---- the parent -----------------------------------------------------------------------
+
+class _Child:
+    def __init__(self, cpus: list[int], threads: int):
+        jobs_r, jobs_w = os.pipe()
+        results_r, results_w = os.pipe()
+        env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if isinstance(p, str) and p))
+        try:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "ag_eval.procs", str(jobs_r), str(results_w), ",".join(map(str, cpus)),
+                 str(threads)], pass_fds=(jobs_r, results_w), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                env=env)
+        finally:
+            os.close(jobs_r)
+            os.close(results_w)
+        self.jobs = Connection(jobs_w, readable=False)
+        self.results = Connection(results_r, writable=False)
+        self.cpus, self.threads = cpus, threads
+        self.inflight: dict[int, Any] = {}  # index -> job, handed over and not yet answered
+
+    def stop(self, wait_s: float = 10.0) -> None:
+        try:
+            self.jobs.send(None)
+        except OSError:
+            pass
+        try:
+            self.process.wait(timeout=wait_s)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        self.jobs.close()
+        self.results.close()
+
+
+class ProcessGroup:
+    """Child verifier processes, started once and reused by every batch of the same shape."""
+
+    def __init__(self, processes: int, threads: int):
+        self.processes, self.threads = processes, threads
+        cpus = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
+        self._slices = [cpus[i::processes] for i in range(processes)] if len(cpus) >= processes else \
+            [[] for _ in range(processes)]
+        self.children = [_Child(s, threads) for s in self._slices]
+        self.lock = threading.Lock()  # one batch at a time
+        self.batch = 0
+
+    def _replace(self, k: int) -> None:
+        old = self.children[k]
+        old.stop(wait_s=1.0)
+        self.children[k] = _Child(old.cpus, self.threads)
+
+    def run(self, jobs: Iterable[Job | dict | BaseException], fail_fast: bool) -> Iterator[tuple[int, Result]]:
+        from .engine import safe_verify
+
+        self.batch += 1
+        batch = self.batch
+        for child in self.children:  # what an abandoned batch left is answered under its own number
+            child.inflight.clear()
+        cap = self.threads * AHEAD
+        attempts: dict[int, int] = {}
+        waiting: list[tuple[int, Any]] = []  # not yet handed over (no room, or its child died)
+        source = enumerate(jobs)
+        exhausted = False
+        deaths = 0  # children dead in a row, none having answered
+
+        def hand_over(index: int, job: Any) -> bool:
+            child = min(self.children, key=lambda c: len(c.inflight))
+            if len(child.inflight) >= cap:
+                return False
+            try:
+                child.jobs.send((batch, index, job, fail_fast))
+            except (OSError, ValueError):  # a dead child: found and replaced below
+                return False
+            child.inflight[index] = job
+            return True
+
+        def receive(child: _Child) -> Iterator[tuple[int, Result]]:
+            """What the child has sent; raises EOFError/OSError once it is gone."""
+            while child.results.poll():
+                got_batch, index, result = child.results.recv()
+                if got_batch == batch and child.inflight.pop(index, None) is not None:
+                    yield index, result
+
+        while True:
+            while waiting and hand_over(*waiting[0]):
+                waiting.pop(0)
+            while not exhausted and not waiting:
+                try:
+                    index, job = next(source)
+                except StopIteration:
+                    exhausted = True
+                    break
+                if isinstance(job, BaseException):  # a line that did not parse: its error result, here
+                    yield index, safe_verify(job, index=index)
+                elif not hand_over(index, job):
+                    waiting.append((index, job))
+            if exhausted and not waiting and not any(c.inflight for c in self.children):
+                return
+            conns = {c.results: k for k, c in enumerate(self.children)}
+            dead: list[int] = []
+            for ready in wait(list(conns)):
+                try:
+                    for item in receive(self.children[conns[ready]]):
+                        deaths = 0
+                        yield item
+                except (EOFError, OSError):  # the end of its results: the child is gone
+                    dead.append(conns[ready])
+            for k in dead:
+                child = self.children[k]
+                lost = list(child.inflight.items())
+                deaths += 1
+                if deaths > MAX_DEATHS_IN_A_ROW * self.processes:
+                    raise AgnosticsError(f"verifier processes keep dying before they answer (exit code "
+                                         f"{child.process.poll()}); run with {THREADS_PER_PROCESS_ENV}=0 to judge "
+                                         "in this process and see the error.")
+                logger.warning("a verifier process died (exit code %s); the %d job(s) it held are judged again",
+                               child.process.poll(), len(lost))
+                self._replace(k)
+                for index, job in lost:
+                    attempts[index] = attempts.get(index, 0) + 1
+                    if attempts[index] > MAX_RETRIES:
+                        yield index, Result.failure(_job_id(job, index), Verdict.SANDBOX_ERROR,
+                                                    f"its verifier process died {attempts[index]} times; rerun this job")
+                    else:
+                        waiting.append((index, job))
+
+    def close(self) -> None:
+        for child in self.children:
+            child.stop()
+
+
+def _job_id(job: Any, index: int) -> str:
+    if isinstance(job, Job):
+        return job.id
+    if isinstance(job, dict) and job.get("id") is not None:
+        return str(job["id"])
+    return f"job-{index}"
+
+
+_group: ProcessGroup | None = None
+_group_lock = threading.Lock()
+
+
+def iter_verify_processes(jobs: Iterable[Job | dict | BaseException], *, processes: int, threads: int,
+                          fail_fast: bool = False) -> Iterator[tuple[int, Result]]:
+    """Like :func:`ag_eval.engine.iter_verify`, over ``processes`` child processes of ``threads`` threads."""
+    global _group
+    with _group_lock:
+        if _group is None or (_group.processes, _group.threads) != (processes, threads):
+            if _group is not None:
+                _group.close()
+            _group = ProcessGroup(processes, threads)
+        group = _group
+    with group.lock:
+        yield from group.run(jobs, fail_fast)
+
+
+@atexit.register
+def close_processes() -> None:
+    global _group
+    with _group_lock:
+        if _group is not None:
+            _group.close()
+            _group = None
+
+
+if __name__ == "__main__":  # a child: python -m ag_eval.procs JOBS_FD RESULTS_FD CPUS THREADS
+    _child_main(Connection(int(sys.argv[1]), writable=False), Connection(int(sys.argv[2]), readable=False),
+                [int(c) for c in sys.argv[3].split(",") if c], int(sys.argv[4]))
