@@ -23,6 +23,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterable, Iterator
 from multiprocessing.connection import Connection, wait
 from typing import Any
@@ -219,9 +220,16 @@ class ProcessGroup:
                     else:
                         waiting.append((index, job))
 
-    def close(self) -> None:
+    def close(self, wait_s: float = 5.0) -> None:
+        """Ask every child to stop, wait for them together, kill the ones still busy."""
         for child in self.children:
-            child.stop()
+            try:
+                child.jobs.send(None)
+            except OSError:
+                pass
+        deadline = time.monotonic() + wait_s
+        for child in self.children:
+            child.stop(wait_s=max(0.0, deadline - time.monotonic()))
 
 
 def _job_id(job: Any, index: int) -> str:
