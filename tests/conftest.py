@@ -1,4 +1,6 @@
 import os
+import shutil
+import tempfile
 
 import pytest
 
@@ -21,3 +23,20 @@ def require_language(name: str) -> None:
 @pytest.fixture
 def requires():
     return require_language
+
+
+@pytest.fixture(scope="module")
+def ray_cluster():
+    """A local Ray cluster on this machine (loopback only, 2 CPUs), for the module's tests."""
+    import ray  # in the dev extra: these tests run in CI
+
+    require_language("lua")
+    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    temp = tempfile.mkdtemp(prefix="ray-", dir="/tmp")  # short: Ray's socket paths have a length limit
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, _temp_dir=temp,
+             _node_ip_address="127.0.0.1")
+    try:
+        yield ray
+    finally:
+        ray.shutdown()
+        shutil.rmtree(temp, ignore_errors=True)

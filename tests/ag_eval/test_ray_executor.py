@@ -5,10 +5,8 @@ from __future__ import annotations
 import json
 import logging
 import os
-import shutil
 import signal
 import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
@@ -16,27 +14,10 @@ from pathlib import Path
 import pytest
 
 from ag_eval import AgnosticsError, Verdict
-from tests.conftest import require_language
 
 N_JOBS = 96
 # Every test burns ~40 ms of CPU, so the batch outlasts the kill however fast the verifier gets.
 SPIN = "local t0 = os.clock() while os.clock() - t0 < 0.04 do end\n"
-
-
-@pytest.fixture(scope="module")
-def ray_cluster():
-    import ray  # in the dev extra: these tests run in CI
-
-    require_language("lua")
-    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
-    temp = tempfile.mkdtemp(prefix="ray-", dir="/tmp")  # short: Ray's socket paths have a length limit
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, _temp_dir=temp,
-             _node_ip_address="127.0.0.1")
-    try:
-        yield ray
-    finally:
-        ray.shutdown()
-        shutil.rmtree(temp, ignore_errors=True)
 
 
 def _job(i: int) -> dict:

@@ -5,16 +5,12 @@ mid-way resumes from its folder, under either executor."""
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import tempfile
 
 import pytest
 from click.testing import CliRunner
 
 from ag_eval.harness import EvalConfig, EvalError, run_eval
 from ag_eval.harness.store import load_samples
-from tests.conftest import require_language
 
 N_SAMPLES = 7  # 3 problems x 7 samples = 21 jobs: one full chunk of 16 and a partial one
 
@@ -39,22 +35,6 @@ def answer(req, i: int) -> str:
     if kind == 3:
         return "```lua\nerror('boom')\n```"
     return f"```lua\n{solution}\n```"
-
-
-@pytest.fixture(scope="module")
-def ray_cluster():
-    import ray  # in the dev extra: these tests run in CI
-
-    require_language("lua")
-    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
-    temp = tempfile.mkdtemp(prefix="ray-", dir="/tmp")  # short: Ray's socket paths have a length limit
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, _temp_dir=temp,
-             _node_ip_address="127.0.0.1")
-    try:
-        yield ray
-    finally:
-        ray.shutdown()
-        shutil.rmtree(temp, ignore_errors=True)
 
 
 def _config(problems, out, **options) -> EvalConfig:
