@@ -14,7 +14,7 @@ from typing import Any, Iterator
 from ..errors import SourceError
 from ..report import BuildReport
 from ..schema import Problem, Provenance
-from .files import read_rows, require
+from .files import collect_problems, read_rows, require
 from .livecodebench import compare_for
 
 HUB_ID = "open-r1/codeforces"
@@ -113,20 +113,8 @@ def row_to_problem(row: dict[str, Any]) -> tuple[Problem | None, str, str]:
 def load_problems(source: str | None = None) -> tuple[list[Problem], BuildReport]:
     """Kept problems and a report of every dropped one."""
     report = BuildReport(name="ag-codeforces-x", source=str(source or HUB_ID), converter="source")
-    problems: list[Problem] = []
-    seen: set[str] = set()
-    for row in read_rows(source or HUB_ID, _hub_rows):
-        report.total += 1
-        pid = f"codeforces/{row.get('id')}"
-        if pid in seen:
-            report.drop(pid, "filter", "duplicate", "the same id appears twice")
-            continue
-        problem, reason, detail = row_to_problem(row)
-        if problem is None:
-            report.drop(pid, "filter", reason, detail)
-            continue
-        seen.add(pid)
-        problems.append(problem)
+    problems = collect_problems(read_rows(source or HUB_ID, _hub_rows), report,
+                                pid_of=lambda r: f"codeforces/{r.get('id')}", id_column="id", convert=row_to_problem)
     return problems, report
 
 

@@ -46,6 +46,32 @@ def read_rows(source: str | Path, hub: Callable[[str], Iterator[dict[str, Any]]]
     return hub(str(source))
 
 
+def collect_problems(rows: Iterator[dict[str, Any]], report, *, pid_of: Callable[[dict[str, Any]], str],
+                     id_column: str, convert: Callable[[dict[str, Any]], tuple[Any, str, str]],
+                     skip: Callable[[dict[str, Any]], tuple[str, str] | None] | None = None) -> list:
+    """The problems ``convert`` makes of ``rows``; every row dropped (by ``skip``, as a
+    duplicate id, or by ``convert``) goes into ``report`` with its reason."""
+    problems: list = []
+    seen: set[str] = set()
+    for row in rows:
+        report.total += 1
+        pid = pid_of(row)
+        why = skip(row) if skip else None
+        if why:
+            report.drop(pid, "filter", *why)
+            continue
+        if pid in seen:
+            report.drop(pid, "filter", "duplicate", f"the same {id_column} appears twice")
+            continue
+        problem, reason, detail = convert(row)
+        if problem is None:
+            report.drop(pid, "filter", reason, detail)
+            continue
+        seen.add(pid)
+        problems.append(problem)
+    return problems
+
+
 def require(row: dict[str, Any], keys: tuple[str, ...], what: str) -> None:
     missing = [k for k in keys if k not in row]
     if missing:

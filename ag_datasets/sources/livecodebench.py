@@ -20,7 +20,7 @@ from typing import Any, Iterator
 from ..errors import SourceError
 from ..report import BuildReport
 from ..schema import Problem, Provenance
-from .files import read_rows, require
+from .files import collect_problems, read_rows, require
 
 HUB_ID = "livecodebench/code_generation_lite"
 DEFAULT_RELEASE = "release_v5"
@@ -172,22 +172,13 @@ def load_problems(source: str | None = None, *, release: str = DEFAULT_RELEASE, 
     """Kept problems and a report of every dropped one. ``since``/``until``: ISO dates, inclusive."""
     release_files(release)  # fail early on a bad release name
     report = BuildReport(name="ag-livecodebench-x", source=str(source or f"{HUB_ID} ({release})"), converter="source")
-    problems: list[Problem] = []
-    seen: set[str] = set()
-    for row in read_rows(source or HUB_ID, _hub_rows(release)):
-        report.total += 1
-        pid = f"livecodebench/{row.get('question_id')}"
+    def outside_dates(row: dict[str, Any]) -> tuple[str, str] | None:
         date = str(row.get("contest_date") or "")[:10]
         if (since and date < since) or (until and date > until):
-            report.drop(pid, "filter", "contest_date", f"contest date {date} outside [{since or '...'}, {until or '...'}]")
-            continue
-        if pid in seen:
-            report.drop(pid, "filter", "duplicate", "the same question_id appears twice")
-            continue
-        problem, reason, detail = row_to_problem(row)
-        if problem is None:
-            report.drop(pid, "filter", reason, detail)
-            continue
-        seen.add(pid)
-        problems.append(problem)
+            return "contest_date", f"contest date {date} outside [{since or '...'}, {until or '...'}]"
+        return None
+
+    problems = collect_problems(read_rows(source or HUB_ID, _hub_rows(release)), report,
+                                pid_of=lambda r: f"livecodebench/{r.get('question_id')}", id_column="question_id",
+                                convert=row_to_problem, skip=outside_dates)
     return problems, report
