@@ -146,7 +146,7 @@ class ProcessGroup:
         self.children[k] = _Child(old.cpus, self.threads)
 
     def run(self, jobs: Iterable[Job | dict | BaseException], fail_fast: bool) -> Iterator[tuple[int, Result]]:
-        from .engine import safe_verify
+        from .engine import _job_id, safe_verify
 
         self.batch += 1
         batch = self.batch
@@ -230,14 +230,6 @@ class ProcessGroup:
         deadline = time.monotonic() + wait_s
         for child in self.children:
             child.stop(wait_s=max(0.0, deadline - time.monotonic()))
-
-
-def _job_id(job: Any, index: int) -> str:
-    if isinstance(job, Job):
-        return job.id
-    if isinstance(job, dict) and job.get("id") is not None:
-        return str(job["id"])
-    return f"job-{index}"
 
 
 _group: ProcessGroup | None = None

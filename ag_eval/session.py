@@ -125,10 +125,6 @@ class JailSession:
         self._flush()
 
     @property
-    def outstanding(self) -> int:
-        return len(self._queue)
-
-    @property
     def halted(self) -> bool:
         """The last result halted the supervisor: queued tests will not run until ``resume``."""
         return self._halted
