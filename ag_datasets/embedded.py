@@ -20,13 +20,13 @@ MARKER = ".agnostics-build"
 
 def content_key() -> str:
     """Hash of the shipped MBPP file and of every module that shapes the built rows."""
-    from . import build, hub, schema, validate
+    from . import build, convert, hub, newlines, schema, validate
     from .convert import ioruntime, iotypes, mechanical
     from .sources import mbpp
 
     h = hashlib.sha256()
     h.update(mbpp.shipped_path().read_bytes())
-    for module in (ioruntime, iotypes, mechanical, mbpp, schema, validate, hub, build):
+    for module in (newlines, convert, ioruntime, iotypes, mechanical, mbpp, schema, validate, hub, build):
         h.update(Path(module.__file__).read_bytes())
     from .hub import CARD_TEMPLATE, cards_dir
 

@@ -77,7 +77,9 @@ def write_hub_folder(folder: str | Path, configs: dict[str, dict[str, list[dict[
     """Write rows as ``data/<config>/<split>-00000-of-00001.parquet`` plus card and report.
 
     Empty splits are left out (a split with no file cannot be loaded); the folder's old
-    ``data/`` is replaced so no stale split survives a rebuild.
+    ``data/`` is replaced so no stale split survives a rebuild. When no row is kept at all,
+    the report (every drop with its reason) is still saved, the old card is removed, and a
+    :class:`DatasetError` says how to read the report.
     """
     import pyarrow.parquet as pq
     from datasets import Dataset
@@ -88,6 +90,8 @@ def write_hub_folder(folder: str | Path, configs: dict[str, dict[str, list[dict[
     folder.mkdir(parents=True, exist_ok=True)
     if (folder / "data").exists():
         shutil.rmtree(folder / "data")
+    for stale in ("README.md", REPORT_FILE):  # written again below: a failed build leaves neither behind
+        (folder / stale).unlink(missing_ok=True)
     counts: dict[str, dict[str, int]] = {}
     sizes: dict[tuple[str, str], int] = {}
     feats = features()
@@ -104,7 +108,12 @@ def write_hub_folder(folder: str | Path, configs: dict[str, dict[str, list[dict[
             counts.setdefault(config, {})[split] = len(rows)
             sizes[(config, split)] = table.nbytes
     if not counts:
-        raise DatasetError(f"no problem was kept for {report.name}; see the drop reasons with `agnostics datasets show {folder}`.")
+        report.splits = {}
+        report.save(folder)
+        raise DatasetError(
+            f"no problem was kept for {report.name} in {folder} ({report.dropped} of {report.total} dropped); "
+            f"see why with `agnostics datasets show {folder} --drops`."
+        )
     report.splits = {s: n for splits in counts.values() for s, n in splits.items()} if len(counts) == 1 else \
         {f"{c}/{s}": n for c, splits in counts.items() for s, n in splits.items()}
     report.save(folder)

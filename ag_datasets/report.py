@@ -87,7 +87,7 @@ class BuildReport:
         pct = f" ({100 * self.kept / self.total:.1f}%)" if self.total else ""
         lines = [
             f"{self.name}: {self.kept} of {self.total} problems kept{pct}, {self.dropped} dropped",
-            "splits: " + ", ".join(f"{k}={v}" for k, v in self.splits.items()),
+            "splits: " + (", ".join(f"{k}={v}" for k, v in self.splits.items()) or "none"),
         ]
         if self.kept_by_converter:
             lines.append("kept by converter: " + ", ".join(f"{k}={v}" for k, v in self.kept_by_converter.items()))

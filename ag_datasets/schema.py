@@ -11,6 +11,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from .errors import DatasetError
+from .newlines import normalize_newlines_in
 
 #: Comparison modes understood by the verifier (``float:<tol>`` carries a tolerance).
 _COMPARE_RE = re.compile(r"^(lines|exact|tokens|float:[0-9.eE+-]+)(\+icase)?$")
@@ -45,6 +46,9 @@ class Problem:
     provenance: Provenance = field(default_factory=lambda: Provenance(converter="source"))
 
     def __post_init__(self) -> None:
+        # Line ends are LF whatever the source wrote (CRLF tests would feed programs "abc\r").
+        self.title, self.statement = normalize_newlines_in(self.title), normalize_newlines_in(self.statement)
+        self.tests, self.public_tests = normalize_newlines_in(self.tests), normalize_newlines_in(self.public_tests)
         if not self.tests:
             raise DatasetError(f"problem {self.problem_id!r} has no tests: every row needs at least one I/O test.")
         if not _COMPARE_RE.match(self.compare):

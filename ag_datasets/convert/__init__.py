@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol, Sequence
 
 from ..errors import DatasetError
+from ..newlines import normalize_newlines_in
 from ..schema import Problem
 
 
@@ -33,6 +34,11 @@ class SourceTask:
     time_limit_s: float = 5.0
     memory_limit_mb: int = 512
     extra: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        # MBPP's reference code ends its lines with CRLF; every converter sees LF only.
+        for name in ("text", "code", "tests", "setup_code", "title"):
+            setattr(self, name, normalize_newlines_in(getattr(self, name)))
 
     @property
     def problem_id(self) -> str:

@@ -71,7 +71,7 @@ class BadAnswer(Exception):
 
 
 def messages_for(task: SourceTask) -> list[dict[str, str]]:
-    user = USER_TEMPLATE.format(text=task.text.strip(), code=task.code.replace("\r\n", "\n").strip(),
+    user = USER_TEMPLATE.format(text=task.text.strip(), code=task.code.strip(),
                                 tests="\n".join(t.strip() for t in task.tests))
     return [{"role": "system", "content": SYSTEM}, {"role": "user", "content": user}]
 

@@ -217,7 +217,7 @@ def convert_task(task: SourceTask) -> Conversion:
 def _convert(task: SourceTask) -> Conversion:
     if task.setup_code.strip():
         raise Unsupported("setup_code", "the tests need setup code (objects built before the asserts)")
-    code = task.code.replace("\r\n", "\n").replace("\r", "\n")
+    code = task.code
     try:
         with warnings.catch_warnings():  # old escapes in reference code are not our warnings
             warnings.simplefilter("ignore")

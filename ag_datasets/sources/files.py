@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from ..errors import SourceError
+from ..newlines import normalize_newlines_in
 
 LOCAL_SUFFIXES = (".jsonl", ".json", ".parquet")
 
@@ -50,11 +51,13 @@ def collect_problems(rows: Iterator[dict[str, Any]], report, *, pid_of: Callable
                      id_column: str, convert: Callable[[dict[str, Any]], tuple[Any, str, str]],
                      skip: Callable[[dict[str, Any]], tuple[str, str] | None] | None = None) -> list:
     """The problems ``convert`` makes of ``rows``; every row dropped (by ``skip``, as a
-    duplicate id, or by ``convert``) goes into ``report`` with its reason."""
+    duplicate id, or by ``convert``) goes into ``report`` with its reason. Line ends in the
+    rows' text are made LF first (:mod:`ag_datasets.newlines`)."""
     problems: list = []
     seen: set[str] = set()
     for row in rows:
         report.total += 1
+        row = normalize_newlines_in(row)
         pid = pid_of(row)
         why = skip(row) if skip else None
         if why:

@@ -8,6 +8,7 @@ from tests.conftest import require_language
 DATA = Path(__file__).resolve().parent.parent / "data"
 LCB_SAMPLE = DATA / "livecodebench" / "code_generation_lite.sample.jsonl"
 CF_SAMPLE = DATA / "codeforces" / "codeforces.sample.jsonl"
+CF_CRLF_SAMPLE = DATA / "codeforces" / "codeforces_crlf.sample.jsonl"
 
 
 @pytest.fixture(autouse=True)

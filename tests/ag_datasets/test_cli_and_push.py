@@ -1,10 +1,12 @@
+import json
+
 from click.testing import CliRunner
 
 from ag_datasets import hub
 from ag_datasets.build import build_dataset
 from agnostics.cli import main
 
-from .conftest import CF_SAMPLE, LCB_SAMPLE
+from .conftest import CF_SAMPLE, LCB_SAMPLE, write_jsonl
 
 
 def test_build_show_and_dry_run_push_from_the_command_line(tmp_path):
@@ -18,6 +20,23 @@ def test_build_show_and_dry_run_push_from_the_command_line(tmp_path):
     assert result.exit_code == 0 and "codeforces/1807/E\tfilter: interactive" in result.output
     result = runner.invoke(main, ["datasets", "push", str(out), "--repo-id", "me/ag-codeforces-x", "--dry-run"])
     assert result.exit_code == 0 and "would upload 3 files" in result.output
+
+
+def test_a_build_that_keeps_nothing_reports_why_and_leaves_no_stale_dataset(tmp_path):
+    runner = CliRunner()
+    out = tmp_path / "cf"
+    build = ["datasets", "build", "ag-codeforces-x", "--out", str(out), "--no-progress", "--source"]
+    assert runner.invoke(main, build + [str(CF_SAMPLE)]).exit_code == 0  # an earlier build in the same folder
+    watermelon = json.loads(CF_SAMPLE.read_text().splitlines()[0])
+    source = write_jsonl(tmp_path / "file_input.jsonl", [dict(watermelon, input_mode="file")])
+    result = runner.invoke(main, build + [str(source)])
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert f"`agnostics datasets show {out} --drops`" in result.output
+    assert not (out / "README.md").exists() and not (out / "data").exists()  # nothing stale to load or push
+    result = runner.invoke(main, ["datasets", "show", str(out), "--drops"])
+    assert result.exit_code == 0, result.output
+    assert "0 of 1 problems kept" in result.output and "codeforces/4/A\tfilter: not_stdio" in result.output
+    assert "1807/E" not in result.output  # the earlier build's drops are gone
 
 
 def test_user_errors_are_one_clear_line(tmp_path):

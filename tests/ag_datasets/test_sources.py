@@ -11,7 +11,7 @@ from ag_datasets.errors import SourceError
 from ag_datasets.sources import codeforces, livecodebench
 from ag_datasets.sources.livecodebench import decode_tests, release_files
 
-from .conftest import CF_SAMPLE, LCB_SAMPLE
+from .conftest import CF_CRLF_SAMPLE, CF_SAMPLE, LCB_SAMPLE
 
 
 def lcb_row():
@@ -115,3 +115,66 @@ def test_a_source_of_the_wrong_layout_names_the_missing_columns(tmp_path):
     path.write_text(json.dumps({"id": "1/A"}) + "\n")
     with pytest.raises(SourceError, match="lacks column"):
         codeforces.load_problems(str(path))
+
+
+# The `default` config of open-r1/codeforces, column by column, as its dataset card publishes it.
+_TEST_LIST = pa.list_(pa.struct([("input", pa.string()), ("output", pa.string())]))
+OPEN_R1_CODEFORCES = pa.schema([
+    ("id", pa.string()), ("aliases", pa.list_(pa.string())), ("contest_id", pa.string()),
+    ("contest_name", pa.string()), ("contest_type", pa.string()), ("contest_start", pa.int64()),
+    ("contest_start_year", pa.int64()), ("index", pa.string()), ("time_limit", pa.float64()),
+    ("memory_limit", pa.float64()), ("title", pa.string()), ("description", pa.string()),
+    ("input_format", pa.string()), ("output_format", pa.string()), ("interaction_format", pa.string()),
+    ("note", pa.string()), ("examples", _TEST_LIST), ("editorial", pa.string()), ("rating", pa.int64()),
+    ("tags", pa.list_(pa.string())), ("testset_size", pa.int64()), ("official_tests", _TEST_LIST),
+    ("official_tests_complete", pa.bool_()), ("input_mode", pa.string()), ("generated_checker", pa.string()),
+    ("executable", pa.bool_()), ("generated_tests", pa.int64()),
+])
+READ_A_LINE = 's = input()\nprint(f"{s}:{len(s)}")\n'
+
+
+def verdict_of_a_line_reader(problem):
+    from ag_eval import verify
+
+    return verify({"id": problem.problem_id, "language": "python", "code": READ_A_LINE,
+                   "tests": problem.tests, "compare": problem.compare}).verdict
+
+
+def no_carriage_return(problem):
+    return not any("\r" in t["input"] + t["output"] for t in problem.tests + problem.public_tests) \
+        and "\r" not in problem.statement
+
+
+def test_codeforces_crlf_official_tests_come_out_lf_and_a_correct_line_reader_passes(tmp_path, sandbox):
+    from ag_eval import Verdict
+
+    rows = [json.loads(line) for line in CF_CRLF_SAMPLE.read_text().splitlines()]
+    assert list(rows[0]) == OPEN_R1_CODEFORCES.names  # the fixture has open-r1's columns, in order
+    assert rows[0]["official_tests"][1] == {"input": "abc\r\n", "output": "abc:3\r\n"}
+    pq.write_table(pa.Table.from_pylist(rows, schema=OPEN_R1_CODEFORCES), tmp_path / "train-00000-of-00001.parquet")
+    [problem], report = codeforces.load_problems(str(tmp_path))
+    assert report.dropped == 0 and "3 official tests" in problem.provenance.notes
+    assert problem.tests[1] == {"input": "abc\n", "output": "abc:3\n"}
+    assert problem.public_tests == [{"input": "codeforces\n", "output": "codeforces:10"}]
+    assert no_carriage_return(problem)
+    assert verdict_of_a_line_reader(problem) is Verdict.PASS
+
+
+def test_livecodebench_crlf_tests_in_both_encodings_come_out_lf_and_a_correct_line_reader_passes(tmp_path, sandbox):
+    from ag_eval import Verdict
+
+    def crlf_test(s):
+        return [{"input": f"{s}\r\n", "output": f"{s}:{len(s)}\r\n", "testtype": "stdin"}]
+
+    row = lcb_row()
+    row.update(question_content=row["question_content"].replace("\n", "\r\n"),
+               public_test_cases=json.dumps(crlf_test("abc")),                 # plain JSON string
+               private_test_cases=encode(json.dumps(crlf_test("codeforces"))))  # base64/zlib/pickle
+    path = tmp_path / "lcb.jsonl"
+    path.write_text(json.dumps(row) + "\n")
+    [problem], _ = livecodebench.load_problems(str(path))
+    assert problem.tests == [{"input": "abc\n", "output": "abc:3\n"},
+                             {"input": "codeforces\n", "output": "codeforces:10\n"}]
+    assert no_carriage_return(problem)
+    assert "## Input format" in problem.statement and "## Output format" in problem.statement
+    assert verdict_of_a_line_reader(problem) is Verdict.PASS
