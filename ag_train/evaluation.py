@@ -1,9 +1,13 @@
 """pass@1 of a model through the verifier: generate with ``transformers``, judge with ``ag_eval``.
 
 :class:`PassAtOneCallback` measures it before and after training (written to the run
-folder) and every N training steps on a held-out split. With several
-processes each rank generates for its own share of the problems (every rank must join
-generation when the weights are sharded) and the counts are gathered.
+folder) and every N training steps on a held-out split. With several processes each rank
+generates for its own share of the problems and the counts are gathered.
+
+Every rank makes the same number of ``generate`` calls: under ZeRO-3 or FSDP transformers
+generates with ``synced_gpus=True``, where each decoding step is a collective, so a rank with
+one call fewer would meet another rank's decoding step with its own gather and hang. A share
+shorter than the longest is padded with copies of a row whose completions are dropped.
 """
 
 from __future__ import annotations
@@ -20,8 +24,11 @@ logger = logging.getLogger(__name__)
 
 def generate(model, tokenizer, prompts: list[list[dict[str, str]]], *, max_new_tokens: int, temperature: float = 0.0,
              top_p: float = 1.0, num_samples: int = 1, batch_size: int = 8,
-             chat_template_kwargs: dict[str, Any] | None = None) -> list[list[str]]:
-    """``num_samples`` completions (text, special tokens removed) for each chat prompt."""
+             chat_template_kwargs: dict[str, Any] | None = None, synced_gpus: bool | None = None) -> list[list[str]]:
+    """``num_samples`` completions (text, special tokens removed) for each chat prompt.
+
+    ``synced_gpus`` goes to ``model.generate`` (None: transformers turns it on under ZeRO-3 or FSDP).
+    """
     import torch
 
     out: list[list[str]] = []
@@ -36,6 +43,8 @@ def generate(model, tokenizer, prompts: list[list[dict[str, str]]], *, max_new_t
             enc = tokenizer(texts, return_tensors="pt", padding=True, add_special_tokens=False).to(device)
             kwargs: dict[str, Any] = {"max_new_tokens": max_new_tokens, "num_return_sequences": num_samples,
                                       "pad_token_id": tokenizer.pad_token_id}
+            if synced_gpus is not None:
+                kwargs["synced_gpus"] = synced_gpus
             if temperature > 0:
                 kwargs.update(do_sample=True, temperature=temperature, top_p=top_p)
             else:
@@ -96,26 +105,42 @@ def summarize(counts_list: list[dict[str, Any]]) -> dict[str, Any]:
             "verdicts": dict(sorted(verdicts.items()))}
 
 
+def share_rows(rows: list[dict[str, Any]], rank: int, world: int) -> tuple[list[dict[str, Any]], int]:
+    """This rank's rows (``rows[rank::world]``) padded to the longest share, and how many are real.
+
+    Every rank gets ``ceil(len(rows) / world)`` rows, so every rank makes the same number of
+    ``generate`` calls; the padding copies the first row and its completions are dropped.
+    """
+    if world <= 1 or not rows:
+        return list(rows), len(rows)
+    mine = list(rows[rank::world])
+    longest = -(-len(rows) // world)
+    return mine + [rows[0]] * (longest - len(mine)), len(mine)
+
+
 def evaluate_pass_at_1(model, tokenizer, rows: list[dict[str, Any]], *, max_new_tokens: int, temperature: float = 0.0,
                        num_samples: int = 1, batch_size: int = 8, accelerator=None,
-                       chat_template_kwargs: dict[str, Any] | None = None, workers: int | None = None) -> dict[str, Any]:
+                       chat_template_kwargs: dict[str, Any] | None = None, workers: int | None = None,
+                       synced_gpus: bool | None = None) -> dict[str, Any]:
     """pass@1 of ``model`` on view rows; with an ``accelerator`` the rows are shared among ranks."""
     started = time.monotonic()
-    if accelerator is not None and accelerator.num_processes > 1:
-        mine = rows[accelerator.process_index::accelerator.num_processes]
+    distributed = accelerator is not None and accelerator.num_processes > 1
+    if distributed:
+        padded, real = share_rows(rows, accelerator.process_index, accelerator.num_processes)
     else:
-        mine = rows
+        padded, real = list(rows), len(rows)
+    mine = padded[:real]
     was_training = model.training
     model.eval()
     try:
-        completions = generate(model, tokenizer, [r["prompt"] for r in mine], max_new_tokens=max_new_tokens,
+        completions = generate(model, tokenizer, [r["prompt"] for r in padded], max_new_tokens=max_new_tokens,
                                temperature=temperature, num_samples=num_samples, batch_size=batch_size,
-                               chat_template_kwargs=chat_template_kwargs)
+                               chat_template_kwargs=chat_template_kwargs, synced_gpus=synced_gpus)
     finally:
         if was_training:
             model.train()
-    counts = judge(mine, completions, workers=workers)
-    if accelerator is not None and accelerator.num_processes > 1:
+    counts = judge(mine, completions[:real], workers=workers)
+    if distributed:
         from accelerate.utils import gather_object
 
         all_counts = gather_object([counts])
@@ -134,8 +159,10 @@ class PassAtOneCallback(TrainerCallback):
     - on ``final_rows`` when training begins (step 0 only: a resumed run keeps its first
       measurement) and when it ends: :attr:`before` and :attr:`after`.
 
-    Both run on the prepared model, so sharded weights (ZeRO-3, FSDP) are gathered for
-    generation. Call :meth:`attach` with the trainer once it exists.
+    Both generate with the trained model through TRL's ``unwrap_model_for_generation``, which
+    gathers the weights only under DeepSpeed ZeRO-3; under FSDP each forward pass gathers its
+    layers' shards, so every rank takes part in every call (see the module docstring). Call
+    :meth:`attach` with the trainer once it exists.
     """
 
     def __init__(self, rows: list[dict[str, Any]] | None = None, *, every_n_steps: int = 0, max_new_tokens: int,
