@@ -40,7 +40,18 @@ SECCOMP_POLICY = (
     "bpf, keyctl, add_key, request_key, perf_event_open, kexec_load, kexec_file_load, init_module, finit_module, "
     "delete_module, reboot, swapon, swapoff, acct, userfaultfd, open_by_handle_at, name_to_handle_at, "
     "fanotify_init, quotactl, syslog, settimeofday, clock_settime, sethostname, setdomainname, iopl, ioperm, "
-    "fsopen, fsmount, fsconfig, move_mount, open_tree }, "
+    "fsopen, fsmount, fsconfig, move_mount, open_tree, pidfd_getfd, process_madvise, "
+    # A program may change its own limits, priority and CPUs, never another process's: the
+    # jail's supervisor and zygote (same uid) outlive the program, and so would the change.
+    "prlimit64(pid, resource, new_limit, old_limit) { pid != 0 && new_limit != 0 }, "
+    "setpriority(which, who, prio) { which != 0 || who != 0 }, "
+    "sched_setaffinity(pid, size, mask) { pid != 0 }, "
+    "sched_setscheduler(pid, policy, param) { pid != 0 }, "
+    "sched_setparam(pid, param) { pid != 0 }, "
+    "sched_setattr(pid, attr, flags) { pid != 0 }, "
+    "ioprio_set(which, who, prio) { which != 1 || who != 0 }, "
+    "migrate_pages(pid, maxnode, old_nodes, new_nodes) { pid != 0 }, "
+    "move_pages(pid, count, pages, nodes, status, flags) { pid != 0 } }, "
     "ERRNO(38) { io_uring_setup, io_uring_enter, io_uring_register, "
     # IPC objects outlive a process: refused, so nothing passes between tests of a warm jail.
     "msgget, msgsnd, msgrcv, msgctl, semget, semop, semtimedop, semctl, shmget, shmat, shmdt, shmctl, "

@@ -26,6 +26,12 @@ from .sandbox import ExecLimits, ExecResult, NsjailSandbox, _reap
 from .supervisor import JAIL_PATH, ZYGOTE_LIB_JAIL_PATH
 
 _FRAME = struct.Struct("<cI")
+#: How long past a test's wall limit the host waits for its reply: the supervisor's own
+#: work after a test (killing, reaping, emptying /tmp, a zygote started again) is not the
+#: program's time, but a supervisor that says nothing this long is gone.
+REPLY_SLACK_S = 5.0
+#: Reply flags (see supervisor.c).
+_WALL, _OUTPUT_CAP, _NOT_STARTED, _SKIPPED, _POISONED = 1, 2, 4, 8, 16
 
 
 class SessionDied(Exception):
@@ -84,6 +90,8 @@ class JailSession:
         self._discard = 0  # skipped replies still to come (requests dropped at a halt)
         self._halted = False
         self._halt_mask = 1
+        #: The jail could not be made clean after a test: it must be replaced, not reused.
+        self.poisoned = False
         self._limits_now = limits
         self._clock = time.monotonic()
         self.alive = True
@@ -105,7 +113,7 @@ class JailSession:
         """Start a batch of tests with these limits (nothing may be queued)."""
         if not self.alive:
             raise SessionDied("session closed")
-        assert not self._queue and not self._halted
+        assert not self._queue and not self._halted and not self.poisoned
         self._limits_now = limits
         self._halt_mask = 3 if stop_on_failure else 1
         if self.slot is not None:
@@ -141,7 +149,11 @@ class JailSession:
         self._clock = time.monotonic()
 
     def drain(self) -> None:
-        """End the batch: wait out (or drop) what is still queued, leave the supervisor ready."""
+        """End the batch: wait out (or drop) what is still queued, leave the supervisor ready.
+        A poisoned jail is left as it is, marked dead: the pool ends it."""
+        if self.poisoned:
+            self.alive = False
+            return
         while self._queue:
             if self._halted:
                 self.resume()
@@ -232,17 +244,17 @@ class JailSession:
             raise SessionDied("session closed")
         limits = self._limits_now
         while self._discard:  # replies of requests dropped at a halt
-            fields, _, _ = self._reply(time.monotonic() + limits.wall_s + 2.0)
-            if not fields[4] & 8:
+            fields, _, _ = self._reply(time.monotonic() + limits.wall_s + REPLY_SLACK_S)
+            if not fields[4] & _SKIPPED:
                 self.alive = False
                 raise SessionDied("the supervisor ran a test it should have skipped")
             self._discard -= 1
         submitted = self._queue[0]
-        fields, out, err = self._reply(max(submitted, self._clock) + limits.wall_s + 2.0)
+        fields, out, err = self._reply(max(submitted, self._clock) + limits.wall_s + REPLY_SLACK_S)
         self._queue.popleft()
         self._clock = time.monotonic()
         status, utime, stime, wall_us, flags, maxrss = fields
-        if flags & 8:
+        if flags & _SKIPPED:
             self.alive = False
             raise SessionDied("the supervisor skipped a test it should have run")
         cpu = max(1, math.ceil(limits.cpu_s))
@@ -250,13 +262,16 @@ class JailSession:
         exit_code, sig = (code, None) if code >= 0 else (None, -code)
         cpu_s = (utime + stime) / 1e6
         # Mirrors the supervisor's rule (report() in supervisor.c).
-        if (self._halt_mask & 1 and (sig is not None or flags & 4)) or (self._halt_mask & 2 and (status or flags)):
+        if flags & _POISONED:  # judged on what it printed; the jail is replaced before the next test
+            self.poisoned = self._halted = True
+        if (self._halt_mask & 1 and (sig is not None or flags & _NOT_STARTED)) or \
+                (self._halt_mask & 2 and (status or flags)):
             self._halted = True
         result = ExecResult(
             exit_code=exit_code, signal=sig, wall_s=wall_us / 1e6, cpu_s=cpu_s, stdout=out, stderr=err,
-            max_rss_mb=maxrss / 1024.0, timed_out=bool(flags & 1),
-            cpu_exceeded=cpu_s >= 0.9 * cpu or sig == signal.SIGXCPU, output_exceeded=bool(flags & 2),
-            sandbox_error="the program could not be started" if flags & 4 else None,
+            max_rss_mb=maxrss / 1024.0, timed_out=bool(flags & _WALL),
+            cpu_exceeded=cpu_s >= 0.9 * cpu or sig == signal.SIGXCPU, output_exceeded=bool(flags & _OUTPUT_CAP),
+            sandbox_error="the program could not be started" if flags & _NOT_STARTED else None,
         )
         if self.slot is not None and sig is not None:  # halted: only this test's evidence is in the counters
             result.memory_peak_mb, result.memory_limit_hit = self.slot.memory_evidence(limits.memory_mb)
@@ -297,7 +312,9 @@ class JailSession:
         if self.slot is not None:
             release_slot(self.slot)
         if not keep_workdir:
-            shutil.rmtree(self.workdir, ignore_errors=True)
+            from .workdirs import remove_workdir  # the folder, then the lock that kept it live
+
+            remove_workdir(self.workdir)
         return log
 
     def __enter__(self) -> "JailSession":

@@ -14,20 +14,33 @@
  *             'E' <u32 len> <bytes>   a chunk of the test's stderr (capped)
  *             "X <wait_status> <utime_us> <stime_us> <wall_us> <flags> <maxrss_kb>\n"  end of test
  *             flags: 1 = wall limit reached, 2 = stdout cap reached, 4 = could not start,
- *                    8 = skipped (not run: the supervisor was halted)
+ *                    8 = skipped (not run: the supervisor was halted),
+ *                    16 = jail poisoned: after the test the jail could not be made clean
+ *                         again (the host replaces the jail; the test is judged as usual)
  *
  * The host may send many requests without waiting for their replies (a pipeline); they
  * run one after another, in order. A test ends in a halt when its request's <halt> says
  * so: bit 1 after a death by a signal or a failed start (the host then reads the jail's
  * cgroup counters, which nothing else is moving), bit 2 after any failure it can see
  * (a non-zero exit or any flag; the host stops on the first failure). Halted, the
- * supervisor answers every request with a skipped reply until "G".
+ * supervisor answers every request with a skipped reply until "G". A poisoned jail halts
+ * too, for good: the host ends it and starts a fresh one.
+ *
+ * After every test the jail is checked, not trusted: every other process is killed and
+ * reaped, /tmp is emptied with descriptor-relative calls (no path length limit) and must
+ * be empty, and the supervisor's own limits, priority and CPUs must be what they were at
+ * start (the seccomp policy already refuses changing another process's; this is the
+ * backstop). A zygote that was stopped, has a signal pending (it blocks them all while it
+ * waits) or had its limits, priority or CPUs changed is killed and started again before
+ * the next test, outside any test's time.
  *
  * Usage: supervisor [--zygote] -- PROGRAM [ARGS...]
  *
  * With --zygote, PROGRAM is a pre-started runtime that calls ag_zygote_serve() from
  * libagzygote (zygote.c): each test is then a fresh fork of the loaded runtime instead
- * of a new exec, its stdio are files in /tmp, and its output cap is RLIMIT_FSIZE. When a
+ * of a new exec, its stdio are files in /tmp, and its output cap is RLIMIT_FSIZE. The
+ * supervisor creates those files itself and reads the output back through its own
+ * descriptors, so a program that replaces them (a FIFO, a folder) changes nothing. When a
  * test leaves any other process behind, the whole jail is cleared, the zygote included,
  * and the zygote is started again for the next test.
  */
@@ -35,8 +48,8 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -140,18 +153,120 @@ static int64_t now_us(void) {
     return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
-static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw) {
-    (void)sb;
-    if (ftw->level == 0) return 0; /* keep /tmp itself */
-    if (flag == FTW_DP) rmdir(path); else unlink(path);
+/* ---- the state of the jail, checked after every test ---------------------------------- */
+
+#define N_LIMITS 16 /* RLIMIT_CPU .. RLIMIT_RTTIME */
+
+struct proc_state {
+    struct rlimit limits[N_LIMITS];
+    int priority;
+    cpu_set_t cpus;
+};
+
+static int read_state(pid_t pid, struct proc_state *st) {
+    memset(st, 0, sizeof *st);
+    for (int r = 0; r < N_LIMITS; r++)
+        if (prlimit(pid, (enum __rlimit_resource)r, NULL, &st->limits[r]) < 0) return -1;
+    errno = 0;
+    st->priority = getpriority(PRIO_PROCESS, (id_t)pid);
+    if (errno) return -1;
+    if (sched_getaffinity(pid, sizeof st->cpus, &st->cpus) < 0) return -1;
     return 0;
 }
 
-static int fix_perm(const char *path, const struct stat *sb, int flag, struct FTW *ftw) {
-    (void)ftw;
-    if (flag == FTW_D || flag == FTW_DNR) chmod(path, (sb->st_mode & 07777) | 0700);
-    return 0;
+static int same_state(pid_t pid, const struct proc_state *want) {
+    struct proc_state now;
+    if (read_state(pid, &now) < 0) return 0;
+    for (int r = 0; r < N_LIMITS; r++)
+        if (now.limits[r].rlim_cur != want->limits[r].rlim_cur || now.limits[r].rlim_max != want->limits[r].rlim_max)
+            return 0;
+    return now.priority == want->priority && CPU_EQUAL(&now.cpus, &want->cpus);
 }
+
+static struct proc_state self_state, zygote_state;
+static int tmp_fd = -1;
+
+static int is_dot(const char *name) {
+    return name[0] == '.' && (name[1] == 0 || (name[1] == '.' && name[2] == 0));
+}
+
+/* Empty the folder open at `top` with descriptor-relative calls only: no path is ever
+   built, so a tree deeper than PATH_MAX goes too, and nothing is followed (a symbolic
+   link is removed, never entered). One descriptor is held at a time: the walk goes down
+   into the first folder it cannot remove and back up through "..". Gives up after a
+   time budget. Returns 0 when the folder is empty afterwards. */
+static int empty_folder(int top, int64_t budget_us) {
+    int64_t give_up = now_us() + budget_us;
+    int cur = fcntl(top, F_DUPFD_CLOEXEC, 0);
+    if (cur < 0) return -1;
+    int depth = 0;
+    long steps = 0;
+    for (;;) {
+        int scan = fcntl(cur, F_DUPFD_CLOEXEC, 0);
+        DIR *d = scan >= 0 ? fdopendir(scan) : NULL;
+        if (!d) {
+            if (scan >= 0) close(scan);
+            close(cur);
+            return -1;
+        }
+        rewinddir(d);
+        char sub[256] = "";
+        struct dirent *e;
+        while ((e = readdir(d)) != NULL) {
+            if (is_dot(e->d_name)) continue;
+            if ((++steps & 1023) == 0 && now_us() > give_up) break;
+            if (unlinkat(cur, e->d_name, 0) == 0) continue;
+            if (errno == EACCES) {  /* the folder itself was made read-only */
+                fchmod(cur, 0700);
+                if (unlinkat(cur, e->d_name, 0) == 0) continue;
+            }
+            if (errno != EISDIR && errno != EPERM) continue;
+            if (unlinkat(cur, e->d_name, AT_REMOVEDIR) == 0) continue;
+            snprintf(sub, sizeof sub, "%s", e->d_name);
+            break;
+        }
+        closedir(d);
+        if (now_us() > give_up) break;
+        if (sub[0]) {  /* a folder that is not empty: go down into it */
+            int next = openat(cur, sub, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+            if (next < 0 && errno == EACCES) {
+                fchmod(cur, 0700);
+                fchmodat(cur, sub, 0700, 0);
+                next = openat(cur, sub, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+            }
+            if (next < 0) break;
+            fchmod(next, 0700);
+            close(cur);
+            cur = next;
+            depth++;
+            continue;
+        }
+        if (depth == 0) break;
+        int up = openat(cur, "..", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        close(cur);
+        if (up < 0) return -1;
+        cur = up;
+        depth--;
+    }
+    close(cur);
+    /* Empty now? */
+    int scan = fcntl(top, F_DUPFD_CLOEXEC, 0);
+    DIR *d = scan >= 0 ? fdopendir(scan) : NULL;
+    if (!d) {
+        if (scan >= 0) close(scan);
+        return -1;
+    }
+    rewinddir(d);
+    int empty = 1;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL)
+        if (!is_dot(e->d_name)) empty = 0;
+    closedir(d);
+    return empty ? 0 : -1;
+}
+
+/* How long emptying /tmp may take before the jail is given up instead. */
+#define CLEAN_BUDGET_US 500000
 
 static void stop_zygote(void) {
     if (zy_ctl_w >= 0) close(zy_ctl_w);
@@ -178,20 +293,50 @@ static int strays_alive(void) {
     return found;
 }
 
-/* Kill every process of the jail but this one (and a clean zygote), reap them all, empty /tmp. */
-static void reset_jail(void) {
+/* Is the zygote as it was when it said ready: running or waiting, no signal pending
+   (it blocks them all while it waits), same limits, priority and CPUs? */
+static int zygote_clean(void) {
+    char path[64], buf[4096];
+    snprintf(path, sizeof path, "/proc/%d/status", (int)zygote_pid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return 0;
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n <= 0) return 0;
+    buf[n] = 0;
+    char *state = strstr(buf, "\nState:\t"), *sig = strstr(buf, "\nSigPnd:\t"), *shd = strstr(buf, "\nShdPnd:\t");
+    if (!state || !sig || !shd) return 0;
+    if (state[8] != 'S' && state[8] != 'R') return 0;  /* stopped, traced, a zombie... */
+    if (strtoull(sig + 9, NULL, 16) != 0 || strtoull(shd + 9, NULL, 16) != 0) return 0;
+    return same_state(zygote_pid, &zygote_state);
+}
+
+static void kill_all(void) {
+    kill(-1, SIGKILL);
+    while (waitpid(-1, NULL, 0) > 0 || errno == EINTR) {
+    }
+}
+
+/* Kill every process of the jail but this one (and a clean zygote), reap them all, empty
+   /tmp, and check the jail. Returns 1 when it could not be made clean (poisoned). */
+static int reset_jail(void) {
     pid_t gone;
     while ((gone = waitpid(-1, NULL, WNOHANG)) > 0) {  /* a zygote killed by its test is restarted */
         if (gone == zygote_pid) stop_zygote();
     }
     if (!zygote_pid || strays_alive()) {
-        kill(-1, SIGKILL);
-        while (waitpid(-1, NULL, 0) > 0 || errno == EINTR) {
-        }
+        kill_all();
         if (zygote_pid) stop_zygote();
+    } else if (!zygote_clean()) {  /* started again, lazily, before the next test */
+        kill_all();
+        stop_zygote();
     }
-    nftw("/tmp", fix_perm, 16, FTW_PHYS);
-    nftw("/tmp", rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    int poisoned = empty_folder(tmp_fd, CLEAN_BUDGET_US) < 0 || !same_state(0, &self_state);
+    if (poisoned && zygote_pid) {
+        kill_all();
+        stop_zygote();
+    }
+    return poisoned;
 }
 
 static int read_reply(int fd, char *buf, size_t cap, int64_t deadline) {
@@ -245,16 +390,24 @@ static int start_zygote(void) {
         stop_zygote();
         return -1;
     }
+    if (read_state(pid, &zygote_state) < 0) {
+        kill(pid, SIGKILL);
+        waitpid(pid, NULL, 0);
+        stop_zygote();
+        return -1;
+    }
     return 0;
 }
 
-static void send_file(char tag, const char *path, long cap, long *total) {
-    int fd = open(path, O_RDONLY);
-    if (fd < 0) return;
+/* Send what the test wrote to a capture file, through the supervisor's own descriptor. */
+static void send_fd(char tag, int fd, long cap, long *total) {
     char *buf = malloc(CHUNK);
+    off_t at = 0;
     for (;;) {
-        ssize_t n = read(fd, buf, CHUNK);
+        ssize_t n = pread(fd, buf, CHUNK, at);
+        if (n < 0 && errno == EINTR) continue;
         if (n <= 0) break;
+        at += n;
         long keep = n;
         if (*total + n > cap) keep = cap - *total;
         if (keep > 0) send_frame(tag, buf, (uint32_t)keep);
@@ -262,13 +415,13 @@ static void send_file(char tag, const char *path, long cap, long *total) {
         if (*total > cap) break;
     }
     free(buf);
-    close(fd);
 }
 
-/* Write the next len bytes of the request stream to path (always consumed, so the
-   stream stays in step even when the file cannot be written). */
-static int write_file(const char *path, long len, char *buf) {
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+/* Create a fresh capture file in /tmp (emptied after the last test, so the name is free)
+   and write the next len bytes of the request stream to it. The stream is consumed
+   whatever happens, so it stays in step. Returns the supervisor's descriptor, or -1. */
+static int capture_file(const char *name, long len, char *buf) {
+    int fd = openat(tmp_fd, name, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
     long left = len;
     int failed = fd < 0;
     while (left > 0) {
@@ -277,14 +430,18 @@ static int write_file(const char *path, long len, char *buf) {
         if (!failed && write_all(fd, buf, n) < 0) failed = 1;
         left -= (long)n;
     }
-    if (fd >= 0) close(fd);
-    return failed ? -1 : 0;
+    if (failed && fd >= 0) {
+        close(fd);
+        fd = -1;
+    }
+    return fd;
 }
 
 static int halt_on = 0, halted = 0;
 
 static void report(int status, struct rusage *ru, int64_t wall, int flags) {
-    if (((halt_on & 1) && (WIFSIGNALED(status) || (flags & 4))) || ((halt_on & 2) && (status != 0 || flags)))
+    if (flags & 16) halted = 2;  /* poisoned: for good */
+    if (halted != 2 && (((halt_on & 1) && (WIFSIGNALED(status) || (flags & 4))) || ((halt_on & 2) && (status != 0 || flags))))
         halted = 1;
     char line[160];
     int len = snprintf(line, sizeof line, "X %d %lld %lld %lld %d %ld\n", status,
@@ -300,19 +457,18 @@ static void run_test_zygote(long cpu_s, long wall_ms, long out_cap, long err_cap
     struct rusage ru;
     memset(&ru, 0, sizeof ru);
     int status = 0, flags = 0;
-    if (write_file("/tmp/.ag-stdin", input_len, buf) < 0 ||
-        write_file("/tmp/.ag-stdout", 0, buf) < 0 || write_file("/tmp/.ag-stderr", 0, buf) < 0) {
-        free(buf);
-        reset_jail();
-        report(0, &ru, 0, 4);
-        return;
-    }
+    int in_fd = capture_file(".ag-stdin", input_len, buf);
+    int out_fd = capture_file(".ag-stdout", 0, buf);
+    int err_fd = capture_file(".ag-stderr", 0, buf);
     free(buf);
-    if (!zygote_pid && start_zygote() < 0) {
-        reset_jail();
-        report(0, &ru, 0, 4);
+    if (in_fd < 0 || out_fd < 0 || err_fd < 0 || (!zygote_pid && start_zygote() < 0)) {
+        if (in_fd >= 0) close(in_fd);
+        if (out_fd >= 0) close(out_fd);
+        if (err_fd >= 0) close(err_fd);
+        report(0, &ru, 0, 4 | (reset_jail() ? 16 : 0));
         return;
     }
+    close(in_fd);
     int64_t start = now_us();
     int64_t deadline = start + wall_ms * 1000;
     char req[64], line[32];
@@ -334,12 +490,12 @@ static void run_test_zygote(long cpu_s, long wall_ms, long out_cap, long err_cap
         /* No answer in time: the runtime is stuck preparing the program (a timeout);
            no answer at all: it died (the verifier's fault, unless a test killed it). */
         int late = now_us() >= deadline;
-        kill(-1, SIGKILL);
-        while (waitpid(-1, NULL, 0) > 0 || errno == EINTR) {
-        }
+        kill_all();
         stop_zygote();
-        reset_jail();
-        report(late ? SIGKILL : 0, &ru, now_us() - start, late ? 1 : 4);
+        close(out_fd);
+        close(err_fd);
+        int poisoned = reset_jail();
+        report(late ? SIGKILL : 0, &ru, now_us() - start, (late ? 1 : 4) | (poisoned ? 16 : 0));
         return;
     }
     /* The test process becomes our child once its short-lived parent is gone. */
@@ -369,11 +525,13 @@ static void run_test_zygote(long cpu_s, long wall_ms, long out_cap, long err_cap
     }
     int64_t wall = now_us() - start;
     if (pidfd >= 0) close(pidfd);
+    if (reset_jail()) flags |= 16;  /* first: nothing may write to the files while they are read */
     long out_total = 0, err_total = 0;
-    send_file('O', "/tmp/.ag-stdout", out_cap, &out_total);
+    send_fd('O', out_fd, out_cap, &out_total);
     if (out_total > out_cap) flags |= 2;
-    send_file('E', "/tmp/.ag-stderr", err_cap, &err_total);
-    reset_jail();
+    send_fd('E', err_fd, err_cap, &err_total);
+    close(out_fd);
+    close(err_fd);
     report(status, &ru, wall, flags);
 }
 
@@ -501,7 +659,7 @@ static void run_test(long cpu_s, long wall_ms, long out_cap, long err_cap, long 
     close(out_p[0]);
     close(err_p[0]);
     if (pidfd >= 0) close(pidfd);
-    reset_jail();
+    if (reset_jail()) flags |= 16;
     free(buf);
     report(status, &ru, wall, flags);
 }
@@ -521,11 +679,16 @@ int main(int argc, char **argv) {
     /* Not dumpable: the programs (same uid) cannot read or write our memory via /proc. */
     prctl(PR_SET_DUMPABLE, 0);
     signal(SIGPIPE, SIG_IGN);
+    tmp_fd = open("/tmp", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (tmp_fd < 0 || read_state(0, &self_state) < 0) {
+        dprintf(2, "supervisor: cannot open /tmp or read its own limits: %s\n", strerror(errno));
+        return 4;
+    }
     char line[256];
     while (req_line(line, sizeof line) == 0) {
         if (line[0] == 'Q') break;
         if (line[0] == 'G') {
-            halted = 0;
+            if (halted == 1) halted = 0;
             continue;
         }
         long cpu_s, wall_ms, out_cap, err_cap, input_len;
@@ -547,8 +710,6 @@ int main(int argc, char **argv) {
     }
     /* Leave nothing behind, the zygote included, so that the jail's cgroup is empty when
        nsjail removes it. */
-    kill(-1, SIGKILL);
-    while (waitpid(-1, NULL, 0) > 0 || errno == EINTR) {
-    }
+    kill_all();
     return 0;
 }

@@ -13,6 +13,10 @@
  *
  * Channel: requests "<cpu_s> <fsize_bytes>\n" on fd 3; replies on fd 4: "ready\n" once,
  * then "<pid>\n" per test. End of fd 3 ends the zygote.
+ *
+ * From "ready" on, the zygote blocks every signal it can: a signal a program sends it
+ * stays pending, where the supervisor sees it (and starts a fresh zygote) instead of
+ * reaching the runtime's handlers. Each test process starts with the runtime's own mask.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -60,8 +64,10 @@ static int get_line(char *buf, size_t cap) {
     return -1;
 }
 
+static sigset_t runtime_mask;
+
 static void redirect(const char *path, int flags, int target) {
-    int fd = open(path, flags);
+    int fd = open(path, flags | O_NOFOLLOW);
     if (fd < 0) _exit(120);
     if (fd != target) {
         dup2(fd, target);
@@ -87,6 +93,7 @@ static void become_test(long cpu_s, long fsize) {
     redirect("/tmp/.ag-stderr", O_WRONLY | O_APPEND, 2);
     close(CTL_IN);
     close(CTL_OUT);
+    sigprocmask(SIG_SETMASK, &runtime_mask, NULL);
 }
 
 static long req_cpu_s = 1, req_fsize = 1 << 20;
@@ -94,6 +101,9 @@ static long req_cpu_s = 1, req_fsize = 1 << 20;
 /* Say "ready" to the supervisor (once) and stop being dumpable: no process of the jail
    (same uid) may then read or write this runtime's memory. */
 void ag_zygote_ready(void) {
+    sigset_t all;
+    sigfillset(&all);
+    sigprocmask(SIG_BLOCK, &all, &runtime_mask);
     prctl(PR_SET_DUMPABLE, 0);
     if (put("ready\n") < 0) _exit(0);
 }
