@@ -6,16 +6,17 @@ Chat prompts are rendered with the model's chat template and passed as token ids
 samples do not depend on batching. Requests go to the engine in chunks, so finished
 chunks are verified while later ones generate.
 
-Data parallel: with ``G`` visible GPUs and tensor parallel size ``T``, ``G // T``
-independent engines run in worker processes (each sees its own ``T`` GPUs through
-``CUDA_VISIBLE_DEVICES``) and take chunks from a shared queue.
+Engines run in replica processes (:mod:`.vllm_replicas`), one per ``T`` GPUs (tensor parallel
+size ``T``): with ``G`` visible GPUs, ``G // T`` engines by default (data parallel), each seeing
+its own GPUs through ``CUDA_VISIBLE_DEVICES`` and dealt chunks as it finishes the last. The
+engines are started on the first ``generate`` and kept until :meth:`VLLMBackend.close`.
 """
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
-import queue as queue_mod
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -49,7 +50,7 @@ def visible_gpus() -> list[str]:
         return []
 
 
-class _Engine:
+class VLLMEngine:
     """One vLLM engine and the code that turns requests into its inputs."""
 
     def __init__(self, engine_args: dict[str, Any], template_kwargs: dict[str, Any]):
@@ -81,20 +82,17 @@ class _Engine:
             results.append((req.index, texts * req.n if len(texts) == 1 and req.n > 1 else texts))
         return results
 
-
-def _worker(gpus: str, engine_args: dict, template_kwargs: dict, sampling: SamplingSpec, tasks, results) -> None:
-    """A data-parallel replica: build an engine on ``gpus``, answer chunks until told to stop."""
-    os.environ["CUDA_VISIBLE_DEVICES"] = gpus
-    try:
-        engine = _Engine(engine_args, template_kwargs)
-        while True:
-            chunk = tasks.get()
-            if chunk is None:
-                break
-            results.put(("ok", engine.run(chunk, sampling)))
-    except BaseException as exc:  # reported to the parent, which raises it
-        results.put(("error", f"{type(exc).__name__}: {exc}"))
-    results.put(("done", gpus))
+    def close(self) -> None:
+        """Shut the engine down, so that its engine core and GPU workers exit now."""
+        llm, self.llm = self.llm, None
+        if llm is None:
+            return
+        core = getattr(llm.llm_engine, "engine_core", None)
+        shutdown = getattr(llm, "shutdown", None) or getattr(core, "shutdown", None)
+        if shutdown is not None:
+            shutdown()
+        del llm
+        gc.collect()
 
 
 class VLLMBackend:
@@ -107,7 +105,7 @@ class VLLMBackend:
         self.template_kwargs = template_kwargs or {}
         self.chunk_size = chunk_size
         self.dp = data_parallel_size
-        self._engine = _Engine(engine_args, self.template_kwargs) if self.dp == 1 else None
+        self._pool = None
 
     @classmethod
     def from_config(cls, cfg: EvalConfig) -> "VLLMBackend":
@@ -130,55 +128,33 @@ class VLLMBackend:
         return {"backend": self.name, "vllm": vllm.__version__, "data_parallel_size": self.dp,
                 "engine_args": self.engine_args}
 
+    def gpu_groups(self) -> list[str | None]:
+        """The ``CUDA_VISIBLE_DEVICES`` of each engine (None: none found here, the engine looks for itself)."""
+        gpus = visible_gpus()
+        tp = self.engine_args.get("tensor_parallel_size", 1)
+        if len(gpus) < self.dp * tp:
+            return [None] * self.dp
+        return [",".join(gpus[rank * tp:(rank + 1) * tp]) for rank in range(self.dp)]
+
     def _chunks(self, requests: Sequence[GenRequest]) -> list[list[GenRequest]]:
         size = self.chunk_size if self.dp == 1 else max(1, min(self.chunk_size, -(-len(requests) // (self.dp * 4))))
         return [list(requests[i:i + size]) for i in range(0, len(requests), size)]
 
     def generate(self, requests: Sequence[GenRequest], sampling: SamplingSpec) -> Iterator[tuple[int, list[str]]]:
-        if self._engine is not None:
-            for chunk in self._chunks(requests):
-                yield from self._engine.run(chunk, sampling)
+        if not requests:
             return
-        yield from self._generate_parallel(requests, sampling)
+        from .vllm_replicas import ReplicaPool
 
-    def _generate_parallel(self, requests, sampling) -> Iterator[tuple[int, list[str]]]:
-        import multiprocessing as mp
-
-        ctx = mp.get_context("spawn")
-        tasks, results = ctx.Queue(), ctx.Queue()
-        gpus = visible_gpus()
-        tp = self.engine_args["tensor_parallel_size"]
-        procs = []
-        for rank in range(self.dp):
-            group = ",".join(gpus[rank * tp:(rank + 1) * tp])
-            proc = ctx.Process(target=_worker, args=(group, self.engine_args, self.template_kwargs, sampling, tasks, results),
-                               daemon=True)
-            proc.start()
-            procs.append(proc)
-        for chunk in self._chunks(requests):
-            tasks.put(chunk)
-        for _ in procs:
-            tasks.put(None)
-        finished = 0
+        if self._pool is None:
+            self._pool = ReplicaPool(self.gpu_groups(), self.engine_args, self.template_kwargs)
+        pool = self._pool
         try:
-            while finished < len(procs):
-                try:
-                    kind, payload = results.get(timeout=30)
-                except queue_mod.Empty:
-                    if not any(p.is_alive() for p in procs):
-                        raise BackendError("every vLLM worker exited without finishing; see the log above.") from None
-                    continue
-                if kind == "ok":
-                    yield from payload
-                elif kind == "error":
-                    raise BackendError(f"a vLLM worker failed ({payload}); check the model, GPUs and memory settings.")
-                else:
-                    finished += 1
-        finally:
-            for proc in procs:
-                if proc.is_alive():
-                    proc.terminate()
-                proc.join(timeout=30)
+            yield from pool.map(self._chunks(requests), sampling)
+        except BaseException:
+            self._pool = None  # the pool stopped its replicas; the next call starts new ones
+            raise
 
     def close(self) -> None:
-        self._engine = None
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.close()
