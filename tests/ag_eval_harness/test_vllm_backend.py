@@ -109,6 +109,10 @@ def test_too_many_gpus_asked_is_refused(standin_vllm):
     cfg = EvalConfig(model="m", dataset="d", languages=["lua"], out_dir="o", data_parallel_size=2)
     with pytest.raises(BackendError, match="needs 2 GPUs but 1 are visible"):
         VLLMBackend.from_config(cfg)
+    backend = VLLMBackend({"model": "m", "tensor_parallel_size": 1}, data_parallel_size=2)
+    with pytest.raises(BackendError, match="needs 2 GPUs but 1 are visible"):
+        list(backend.generate([GenRequest(index=0, n=1, text="x")], SamplingSpec(0.2, 0.95, 8)))
+    assert multiprocessing.active_children() == []
 
 
 def test_ctrl_c_leaves_no_process_behind(standin_model, tmp_path):

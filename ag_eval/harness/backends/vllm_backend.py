@@ -132,8 +132,11 @@ class VLLMBackend:
         """The ``CUDA_VISIBLE_DEVICES`` of each engine (None: none found here, the engine looks for itself)."""
         gpus = visible_gpus()
         tp = self.engine_args.get("tensor_parallel_size", 1)
+        if not gpus and self.dp == 1:
+            return [None]
         if len(gpus) < self.dp * tp:
-            return [None] * self.dp
+            raise BackendError(f"data parallel {self.dp} x tensor parallel {tp} needs {self.dp * tp} GPUs but "
+                               f"{len(gpus)} are visible; lower --data-parallel-size or --tensor-parallel-size.")
         return [",".join(gpus[rank * tp:(rank + 1) * tp]) for rank in range(self.dp)]
 
     def _chunks(self, requests: Sequence[GenRequest]) -> list[list[GenRequest]]:
