@@ -1,16 +1,21 @@
 """`verify-batch`: JSONL jobs in, JSONL results out, streamed, resumable.
 
 A malformed line becomes an error result for that line (verdict ``sandbox_error`` with
-``error`` naming the line and the fix); the other jobs go on. Rerunning with the same
-output file skips every id already there, so a crash or Ctrl-C loses nothing.
+``error`` naming the line and the fix); the other jobs go on. A line without a usable id
+(not JSON, no id, a duplicate id) is known as ``line-<number>``, a form no job id may take.
+Rerunning with the same output file skips every id already there, error results included,
+so a crash or Ctrl-C loses nothing and repeats nothing. A run holds a lock on its output
+file: a second run on the same file is refused.
 """
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import logging
 import os
+import re
 from array import array
 from collections import Counter
 from collections.abc import Iterator
@@ -22,6 +27,9 @@ from .jobs import Job, Result
 from .verdicts import Verdict
 
 logger = logging.getLogger(__name__)
+
+#: The ids of lines without a usable id; a job's own id may not take this form.
+_LINE_ID = re.compile(r"line-[0-9]+")
 
 
 class JobLineError(JobError):
@@ -118,23 +126,31 @@ def read_jobs(input_path: str | os.PathLike, skip: IdSet | set[str] = frozenset(
         for lineno, line in enumerate(f, start=1):
             if not line.strip():
                 continue
-            default_id = f"line-{lineno}"
+            line_id = f"line-{lineno}"
             try:
                 data = json.loads(line)
             except json.JSONDecodeError as exc:
-                yield JobLineError(f"line {lineno}: not valid JSON ({exc.msg} at column {exc.colno}); "
-                                   "each line must be one JSON job object.", default_id)
+                if line_id not in skip:
+                    yield JobLineError(f"line {lineno}: not valid JSON ({exc.msg} at column {exc.colno}); "
+                                       "each line must be one JSON job object.", line_id)
                 continue
-            job_id = str(data.get("id", default_id)) if isinstance(data, dict) else default_id
+            own_id = data.get("id") if isinstance(data, dict) else None
+            job_id = line_id if own_id is None else str(own_id)
+            if own_id is not None and _LINE_ID.fullmatch(job_id):
+                if line_id not in skip:
+                    yield JobLineError(f"line {lineno}: job id {job_id!r} has the form line-<number>, which is kept "
+                                       "for the results of lines without a usable id; give the job another id.",
+                                       line_id)
+                continue
             if job_id in skip:
                 continue
             if job_id in seen:
-                yield JobLineError(f"line {lineno}: duplicate id {job_id!r}; give every job a unique id.",
-                                   f"{job_id}#line-{lineno}")
+                if line_id not in skip:
+                    yield JobLineError(f"line {lineno}: duplicate id {job_id!r}; give every job a unique id.", line_id)
                 continue
             seen.add(job_id)
             try:
-                yield Job.from_dict(data, default_id=default_id)
+                yield Job.from_dict(data, default_id=line_id)
             except AgnosticsError as exc:
                 yield JobLineError(f"line {lineno}: {exc}", job_id)
 
@@ -144,12 +160,10 @@ def run_batch(input_path: str | os.PathLike, output_path: str | os.PathLike, *, 
               **executor_options) -> BatchSummary:
     """Judge a JSONL batch, appending results to ``output_path`` as they finish.
 
+    The output file is locked for the whole run: a second run on it raises AgnosticsError.
     ``executor_options`` go to the Ray executor (e.g. ``address``); the local one takes none."""
     from .engine import iter_verify
 
-    done = finished_ids(output_path)
-    summary = BatchSummary(skipped=len(done), output=str(output_path))
-    jobs = read_jobs(input_path, skip=done)
     if executor == "ray":
         from .ray_executor import iter_verify_ray as runner
     elif executor == "local":
@@ -158,6 +172,23 @@ def run_batch(input_path: str | os.PathLike, output_path: str | os.PathLike, *, 
             raise AgnosticsError(f"options {sorted(executor_options)} need executor='ray'.")
     else:
         raise AgnosticsError(f"unknown executor {executor!r}; use 'local' or 'ray'.")
+    Path(output_path).parent.mkdir(parents=True, exist_ok=True)
+    out = open(output_path, "a", encoding="utf-8")
+    try:
+        fcntl.flock(out.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        out.close()
+        raise AgnosticsError(f"{output_path} is being written by another verify-batch run (it holds the file's "
+                             "lock); wait for that run to end, or write to another output file.") from None
+    with out:  # the lock goes with the file when it is closed
+        done = finished_ids(output_path)
+        summary = BatchSummary(skipped=len(done), output=str(output_path))
+        _write_results(runner(read_jobs(input_path, skip=done), workers=workers, fail_fast=fail_fast,
+                              **executor_options), out, summary, progress)
+    return summary
+
+
+def _write_results(results, out, summary: BatchSummary, progress: bool) -> None:
     bar = None
     if progress:
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -165,21 +196,30 @@ def run_batch(input_path: str | os.PathLike, output_path: str | os.PathLike, *, 
         bar = Progress(TextColumn("verifying"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
         bar.start()
         task = bar.add_task("verify", total=None)
-    Path(output_path).parent.mkdir(parents=True, exist_ok=True)
     try:
-        with open(output_path, "a", encoding="utf-8") as out:
-            for _, result in runner(jobs, workers=workers, fail_fast=fail_fast, **executor_options):
-                if isinstance(result, Result):
-                    out.write(json.dumps(result.to_dict(), ensure_ascii=False) + "\n")
-                    out.flush()
-                    summary.total += 1
-                    summary.verdicts[result.verdict.value] += 1
-                if bar is not None:
-                    bar.advance(task)
+        for _, result in results:
+            if isinstance(result, Result):
+                out.write(_json_line(result.to_dict()))
+                out.flush()
+                summary.total += 1
+                summary.verdicts[result.verdict.value] += 1
+            if bar is not None:
+                bar.advance(task)
     finally:
         if bar is not None:
             bar.stop()
-    return summary
+
+
+def _json_line(row: dict) -> str:
+    """One JSON line in UTF-8 text, or with \\u escapes where the row holds a lone surrogate
+    (an id, say), which UTF-8 cannot carry: either way it reads back as the same row."""
+    line = json.dumps(row, ensure_ascii=False)
+    if not line.isascii():
+        try:
+            line.encode("utf-8")
+        except UnicodeEncodeError:
+            line = json.dumps(row)
+    return line + "\n"
 
 
 def job_line_error_result(err: JobLineError) -> Result:

@@ -13,9 +13,7 @@ import asyncio
 import functools
 import logging
 import os
-import shutil
 import signal
-import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -26,9 +24,8 @@ from typing import Any
 
 from .affinity import thread_cpu, thread_initializer
 from .compare import parse_compare
-from .errors import AgnosticsError, SandboxUnavailableError
+from .errors import AgnosticsError
 from .extract import extract_code
-from .host import SANDBOX_UID
 from .jobs import CompileResult, Job, Result, TestResult
 from .runners import Runner, get_registry
 from .judge import classify, compile_limits, judge_run, test_limits
@@ -38,10 +35,12 @@ from .procs import process_plan
 from .session import JailSession, SessionDied
 from .supervisor import supervisor_binary, zygote_library
 from .verdicts import Verdict
+from .workdirs import WORKDIR_ENV, remove_workdir, work_base  # noqa: F401  (WORKDIR_ENV for callers)
+from .workdirs import make_workdir as _make_workdir
+from .workdirs import sweep_dead_workdirs as _sweep_dead_workdirs  # noqa: F401  (for callers)
 
 logger = logging.getLogger(__name__)
 
-WORKDIR_ENV = "AGNOSTICS_WORKDIR"
 #: Set to 1 to start one jail per test instead of one per program (slower; for comparison).
 ONE_JAIL_PER_TEST_ENV = "AGNOSTICS_ONE_JAIL_PER_TEST"
 #: Set to 1 to exec the runtime for every test even where the runner has a zygote.
@@ -132,8 +131,12 @@ def _run_tests_warm(holder: list, stdins: list[bytes], cases: list, *, limits: E
             results.append((res, verdict))
             if verdict is Verdict.SANDBOX_ERROR or (fail_fast and verdict is not Verdict.PASS):
                 break
-            if session.halted:  # a test died by a signal: the ones queued behind it come back unrun
-                session.resume()
+            if session.halted:  # the ones queued behind this test come back unrun
+                if session.poisoned:  # the jail could not be made clean: a fresh one for the rest
+                    session = holder[0] = session.restarted()
+                    session.begin(limits, stop_on_failure=fail_fast)
+                else:  # a test died by a signal
+                    session.resume()
                 submitted = len(results)
     finally:
         try:
@@ -152,7 +155,7 @@ def _workspace(sandbox, runner: Runner, limits: ExecLimits, env: dict[str, str],
         try:
             yield workdir, None
         finally:
-            shutil.rmtree(workdir, ignore_errors=True)
+            remove_workdir(workdir)
         return
     zygote_lib = zygote_library() if runner.zygote and not os.environ.get(NO_ZYGOTE_ENV) else None
     argv = runner.zygote_argv() if zygote_lib else runner.run_argv()
@@ -173,49 +176,6 @@ def _supervisor_for(sandbox):
     return supervisor_binary()
 
 
-def work_base() -> str:
-    """Where per-program work folders go: $AGNOSTICS_WORKDIR, else a folder on /dev/shm.
-
-    On a tmpfs, whatever a compile step writes is charged to the jail's memory cgroup,
-    so code run at compile time (Nim staticExec, Template Haskell...) cannot fill a disk.
-    """
-    base = os.environ.get(WORKDIR_ENV)
-    if not base:
-        shm = Path("/dev/shm")
-        base = str(shm / f"agnostics-{os.geteuid()}") if shm.is_dir() and os.access(shm, os.W_OK) else \
-            os.path.join(tempfile.gettempdir(), f"agnostics-{os.geteuid()}")
-    if base not in _checked_bases:
-        os.makedirs(base, mode=0o755, exist_ok=True)
-        for folder in (Path(base), *Path(base).resolve().parents):
-            if not folder.stat().st_mode & 0o001:
-                raise SandboxUnavailableError(
-                    f"the jail's user cannot reach the work folder {base}: {folder} is not searchable by others "
-                    f"(mode {oct(folder.stat().st_mode & 0o777)}); set {WORKDIR_ENV} to a folder under a "
-                    "world-searchable path such as /dev/shm or /tmp.")
-        _sweep_dead_workdirs(base)
-        _checked_bases.add(base)
-    return base
-
-
-def _sweep_dead_workdirs(base: str) -> None:
-    """Remove the work folders of verifier processes that were killed before they could."""
-    for entry in Path(base).glob("job-*-*"):
-        pid = entry.name.split("-")[1]
-        if pid.isdigit() and not os.path.exists(f"/proc/{pid}"):
-            shutil.rmtree(entry, ignore_errors=True)
-
-
-_checked_bases: set[str] = set()
-
-
-def _make_workdir() -> Path:
-    path = Path(tempfile.mkdtemp(prefix=f"job-{os.getpid()}-", dir=work_base()))
-    if os.geteuid() == 0:
-        os.chown(path, SANDBOX_UID, SANDBOX_UID)
-    path.chmod(0o755)
-    return path
-
-
 def verify(job: Job | dict, *, sandbox=None, fail_fast: bool = False) -> Result:
     """Judge one job. User errors (unknown language, malformed job) raise AgnosticsError."""
     started = time.monotonic()
@@ -233,7 +193,7 @@ def verify(job: Job | dict, *, sandbox=None, fail_fast: bool = False) -> Result:
     mounts = runner.host_mounts()
     limits = test_limits(job, runner)
     with _workspace(sandbox, runner, limits, env, mounts) as (workdir, session_holder):
-        (workdir / runner.source_file).write_text(code, encoding="utf-8")
+        (workdir / runner.source_file).write_bytes(code.encode("utf-8", "surrogateescape"))  # see Job: bytes kept
         compile_result = CompileResult(status="skipped")
         argv = runner.compile_argv()
         if argv:

@@ -7,6 +7,9 @@ between processes.
 
 from __future__ import annotations
 
+import math
+import numbers
+import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -23,6 +26,31 @@ _JOB_KEYS = {
     "memory_limit_mb", "mode", "metadata",
 }
 _MODES = ("stdio", "exit_code")
+#: Surrogates that UTF-8 with ``surrogateescape`` cannot write (that handler keeps only U+DC80..U+DCFF).
+_UNWRITABLE_SURROGATE = re.compile("[\ud800-\udc7f\udd00-\udfff]")
+
+
+def _writable(text: str) -> str:
+    """``text`` with every lone surrogate held as the bytes it stands for, so that encoding
+    with ``surrogateescape`` (as the program's source, stdin and expected output are) never
+    fails: U+DC80..U+DCFF already stand for one undecodable byte each (a file read with
+    ``surrogateescape``); any other, e.g. JSON's "\\ud800", for its three UTF-8 bytes
+    (``surrogatepass``), which the program then gets as they are."""
+    try:
+        text.encode("utf-8", "surrogateescape")
+        return text
+    except UnicodeEncodeError:
+        return _UNWRITABLE_SURROGATE.sub(
+            lambda m: m.group().encode("utf-8", "surrogatepass").decode("utf-8", "surrogateescape"), text)
+
+
+def _limit(job_id: str, key: str, value: Any, *, whole: bool) -> int | float:
+    """A limit as a number; strings, booleans, NaN, infinities (and fractions where ``whole``) refused."""
+    if (isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value)
+            or (whole and value != int(value))):
+        fix = "a whole number of MB, e.g. 512" if whole else "a number of seconds, e.g. 5"
+        raise JobError(f"job {job_id!r}: {key}={value!r} is not valid; give {fix}.")
+    return int(value) if whole else float(value)
 
 
 @dataclass(frozen=True)
@@ -59,14 +87,22 @@ class Job:
             raise JobError(f"job {self.id!r} has neither 'code' nor 'completion': give the program in 'code'.")
         if self.mode not in _MODES:
             raise JobError(f"job {self.id!r}: mode {self.mode!r} is unknown; use one of {', '.join(_MODES)}.")
-        if not (0 < float(self.time_limit_s) <= 600):
+        self.time_limit_s = _limit(self.id, "time_limit_s", self.time_limit_s, whole=False)
+        self.memory_limit_mb = _limit(self.id, "memory_limit_mb", self.memory_limit_mb, whole=True)
+        if not (0 < self.time_limit_s <= 600):
             raise JobError(f"job {self.id!r}: time_limit_s={self.time_limit_s!r} must be in (0, 600] seconds.")
-        if not (16 <= int(self.memory_limit_mb) <= 65536):
+        if not (16 <= self.memory_limit_mb <= 65536):
             raise JobError(f"job {self.id!r}: memory_limit_mb={self.memory_limit_mb!r} must be in [16, 65536].")
+        if self.code is not None:
+            self.code = _writable(self.code)
+        if self.completion is not None:
+            self.completion = _writable(self.completion)
+        self.tests = [TestCase(_writable(t.input), _writable(t.output)) for t in self.tests]
         source = self.code if self.code is not None else self.completion
-        if len(source.encode("utf-8", "surrogatepass")) > MAX_CODE_BYTES:
+        size = len(source.encode("utf-8", "surrogateescape"))
+        if size > MAX_CODE_BYTES:
             raise JobError(
-                f"job {self.id!r}: the program is {len(source.encode('utf-8', 'surrogatepass'))} bytes, over the "
+                f"job {self.id!r}: the program is {size} bytes, over the "
                 f"{MAX_CODE_BYTES}-byte limit; send the source program, not data or a binary."
             )
         if self.mode == "stdio" and not self.tests:
@@ -83,7 +119,9 @@ class Job:
                 f"job {data.get('id', default_id)!r} has unknown key(s) {sorted(unknown)}; "
                 f"valid keys are {sorted(_JOB_KEYS)}."
             )
-        job_id = data.get("id", default_id)
+        job_id = data.get("id")
+        if job_id is None:
+            job_id = default_id
         if job_id is None:
             raise JobError("job has no 'id': give every job a unique id.")
         job_id = str(job_id)
@@ -102,12 +140,14 @@ class Job:
                 raise JobError(f"job {job_id!r}: test {i} must be an object with string 'input' and 'output'.")
             tests.append(TestCase(input=t.get("input", ""), output=t.get("output", "")))
         kwargs: dict[str, Any] = {}
-        for key, conv in (("compare", str), ("time_limit_s", float), ("memory_limit_mb", int), ("mode", str)):
+        for key, example in (("compare", "lines"), ("mode", "stdio")):
             if data.get(key) is not None:
-                try:
-                    kwargs[key] = conv(data[key])
-                except (TypeError, ValueError):
-                    raise JobError(f"job {job_id!r}: '{key}'={data[key]!r} is not a valid {conv.__name__}.") from None
+                if not isinstance(data[key], str):
+                    raise JobError(f"job {job_id!r}: {key}={data[key]!r} is not valid; give a string, e.g. {example!r}.")
+                kwargs[key] = data[key]
+        for key in ("time_limit_s", "memory_limit_mb"):  # numbers are checked in __post_init__
+            if data.get(key) is not None:
+                kwargs[key] = data[key]
         metadata = data.get("metadata") or {}
         if not isinstance(metadata, dict):
             raise JobError(f"job {job_id!r}: 'metadata' must be an object.")

@@ -165,7 +165,7 @@ def test_malformed_job_lines_get_an_error_result_and_the_rest_are_judged(tmp_pat
     assert results["line-2"]["verdict"] == "sandbox_error"
     assert results["line-2"]["error"].startswith("line 2: not valid JSON")
     assert results["nocode"]["error"].startswith("line 3: job 'nocode' has neither 'code' nor 'completion'")
-    assert results["first#line-6"]["error"] == "line 6: duplicate id 'first'; give every job a unique id."
+    assert results["line-6"]["error"] == "line 6: duplicate id 'first'; give every job a unique id."
     assert results["line-7"]["error"].startswith("line 7: a job must be a JSON object, got list")
     assert summary.total == 6 and summary.verdicts["sandbox_error"] == 4
 
@@ -190,3 +190,53 @@ def test_rerun_skips_finished_ids_and_repairs_a_torn_last_line(tmp_path):
     assert again.skipped == 4 and again.total == 0
     done = finished_ids(out)
     assert len(done) == 4 and all(f"j{i}" in done for i in range(4)) and "j4" not in done
+
+
+@pytest.mark.parametrize(("key", "value", "fix"), [
+    ("time_limit_s", "5", "a number of seconds, e.g. 5"),
+    ("time_limit_s", True, "a number of seconds, e.g. 5"),
+    ("memory_limit_mb", "512", "a whole number of MB, e.g. 512"),
+    ("memory_limit_mb", False, "a whole number of MB, e.g. 512"),
+    ("memory_limit_mb", 100.7, "a whole number of MB, e.g. 512"),
+    ("memory_limit_mb", float("inf"), "a whole number of MB, e.g. 512"),
+    ("time_limit_s", float("nan"), "a number of seconds, e.g. 5"),
+], ids=["time-string", "time-bool", "memory-string", "memory-bool", "memory-fraction", "memory-inf", "time-nan"])
+def test_limits_must_be_numbers(key, value, fix):
+    with pytest.raises(JobError) as err:
+        Job.from_dict(_job(id="n", **{key: value}))
+    assert str(err.value) == f"job 'n': {key}={value!r} is not valid; give {fix}."
+    with pytest.raises(JobError):  # a Job built in Python is held to the same rule
+        Job(id="n", language="python", code="x", tests=[], mode="exit_code", **{key: value})
+
+
+def test_whole_numbers_are_taken_as_limits():
+    job = Job.from_dict(_job(time_limit_s=2, memory_limit_mb=256.0))
+    assert job.time_limit_s == 2.0 and isinstance(job.time_limit_s, float)
+    assert job.memory_limit_mb == 256 and isinstance(job.memory_limit_mb, int)
+
+
+ECHO_BYTES = "import sys\nsys.stdout.buffer.write(sys.stdin.buffer.read())\n"
+LATIN1_ECHO = "# -*- coding: latin-1 -*-\nprint(input())  # \ud800 \udcff\n"
+
+
+def test_lone_surrogates_anywhere_in_a_job_are_judged_by_the_program(tmp_path, caplog):
+    jobs = tmp_path / "jobs.jsonl"
+    _write_lines(jobs, [json.dumps(job) for job in [  # json.dumps writes them as \ud800 escapes
+        _job(id="in-code", code=LATIN1_ECHO),
+        {**{k: v for k, v in _job(id="in-completion").items() if k != "code"},
+         "completion": f"Here:\n```python\n{LATIN1_ECHO}```\n"},
+        _job(id="in-tests", code=ECHO_BYTES, tests=[{"input": "a\ud800b\udcff\n", "output": "a\ud800b\udcff\n"}]),
+        _job(id="wrong-bytes", code=ECHO_BYTES, tests=[{"input": "\ud800", "output": "\ud801"}]),
+        _job(id="id-\ud800"),
+        _job(id="python-refuses", code='print("\ud800")\n'),  # not UTF-8: Python's own error
+    ]])
+    out = tmp_path / "results.jsonl"
+    summary = run_batch(jobs, out, workers=2)
+    results = _results(out)
+    assert {k: r["verdict"] for k, r in results.items()} == {
+        "in-code": "pass", "in-completion": "pass", "in-tests": "pass", "wrong-bytes": "wrong_output",
+        "id-\ud800": "pass", "python-refuses": "runtime_error"}
+    assert "SyntaxError" in results["python-refuses"]["tests"][0]["stderr"]
+    assert "verifier failure" not in caplog.text and "Traceback" not in caplog.text
+    assert summary.total == 6
+    assert run_batch(jobs, out, workers=2).total == 0  # every id, the odd one too, is found on resume

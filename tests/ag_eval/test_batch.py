@@ -104,3 +104,79 @@ def test_id_set_keeps_every_id_through_growth_and_rejects_others():
     assert all(job_id in s for job_id in ids)
     assert not any(f"other-{i}" in s for i in range(20_000))
     assert 42 not in s
+
+
+def _locked(path, timeout_s: float = 30.0) -> bool:
+    """Whether some process holds a flock on ``path`` (read from /proc/locks, taking no lock)."""
+    import os
+    import time
+
+    inode = os.stat(path).st_ino if os.path.exists(path) else None
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if inode is None and os.path.exists(path):
+            inode = os.stat(path).st_ino
+        if inode is not None:
+            with open("/proc/locks") as locks:
+                if any(line.split()[1] == "FLOCK" and line.split()[5].endswith(f":{inode}") for line in locks):
+                    return True
+        time.sleep(0.05)
+    return False
+
+
+def test_a_second_run_on_the_same_output_is_refused_naming_the_file(tmp_path, requires):
+    requires("python")
+    jobs_file = tmp_path / "jobs.jsonl"
+    slow = {"id": "slow", "language": "python", "code": "import time\ntime.sleep(1.5)\nprint(input())",
+            "tests": [{"input": "x\n", "output": "x\n"}]}
+    jobs_file.write_text(json.dumps(slow) + "\n" + json.dumps({**slow, "id": "slow2"}) + "\n")
+    out = tmp_path / "results.jsonl"
+    first = subprocess.Popen([sys.executable, "-m", "agnostics", "verify-batch", "--input", str(jobs_file),
+                              "--output", str(out), "--workers", "1", "--no-progress"],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert _locked(out), "the first run took no lock on its output file"
+        second = CliRunner().invoke(main, ["verify-batch", "--input", str(jobs_file), "--output", str(out),
+                                           "--no-progress"])
+        assert second.exit_code == 1
+        assert f"{out} is being written by another verify-batch run" in second.output
+        assert "Traceback" not in second.output
+    finally:
+        stdout, stderr = first.communicate(timeout=60)
+    assert first.returncode == 0, stderr
+    ids = [json.loads(line)["id"] for line in out.read_text().splitlines()]
+    assert sorted(ids) == ["slow", "slow2"]  # each judged once
+    again = CliRunner().invoke(main, ["verify-batch", "--input", str(jobs_file), "--output", str(out), "--no-progress"])
+    assert again.exit_code == 0 and "2 already done" in again.output  # the lock went with the first run
+
+
+def test_error_results_of_bad_lines_never_share_an_id_and_are_not_repeated_on_resume(tmp_path, requires):
+    requires("python")
+    good = {"language": "python", "code": "print(input())", "tests": [{"input": "x\n", "output": "x\n"}]}
+    jobs_file = tmp_path / "jobs.jsonl"
+    jobs_file.write_text("\n".join([
+        "{not json",                                  # line 1: its error result is line-1
+        json.dumps({**good, "id": "line-1"}),          # a job may not take the form of a line's id
+        json.dumps({**good, "id": "a"}),
+        json.dumps({**good, "id": "a"}),               # duplicate: reported under its line, not under 'a'
+        json.dumps(good),                              # no id: known by its line
+    ]) + "\n")
+    out = tmp_path / "results.jsonl"
+    res = CliRunner().invoke(main, ["verify-batch", "--input", str(jobs_file), "--output", str(out), "--no-progress"])
+    assert res.exit_code == 0, res.output
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    ids = [r["id"] for r in rows]
+    assert sorted(ids) == sorted(["line-1", "line-2", "a", "line-4", "line-5"]) and len(set(ids)) == len(ids)
+    by_id = {r["id"]: r for r in rows}
+    assert by_id["line-1"]["error"].startswith("line 1: not valid JSON")
+    assert by_id["line-2"]["verdict"] == "sandbox_error"
+    assert by_id["line-2"]["error"].startswith("line 2: job id 'line-1' has the form line-<number>, which is kept")
+    assert by_id["line-4"]["error"] == "line 4: duplicate id 'a'; give every job a unique id."
+    assert by_id["a"]["verdict"] == by_id["line-5"]["verdict"] == "pass"
+
+    before = out.read_bytes()
+    for _ in range(2):  # reruns append nothing, error results included
+        again = CliRunner().invoke(main, ["verify-batch", "--input", str(jobs_file), "--output", str(out),
+                                          "--no-progress"])
+        assert again.exit_code == 0 and "0 job(s) judged, 5 already done" in again.output
+    assert out.read_bytes() == before
