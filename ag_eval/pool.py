@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import atexit
 import os
-import shutil
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
@@ -19,6 +18,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from .session import JailSession
+from .tree import empty_folder
 
 #: Idle warm jails kept at most (each is two small processes and an empty tmpfs).
 MAX_IDLE_ENV = "AGNOSTICS_MAX_IDLE_JAILS"
@@ -42,7 +42,8 @@ class SessionPool:
         return factory()
 
     def release(self, key: Hashable, session: JailSession) -> None:
-        _empty(session.workdir)
+        if not _empty(session.workdir):  # what is left there must not reach the next program
+            session.alive = False
         if not session.alive:
             session.close()
             return
@@ -71,15 +72,8 @@ class SessionPool:
             self.release(key, holder[0])
 
 
-def _empty(folder: Path) -> None:
-    for entry in os.scandir(folder):
-        if entry.is_dir(follow_symlinks=False):
-            shutil.rmtree(entry.path, ignore_errors=True)
-        else:
-            try:
-                os.unlink(entry.path)
-            except FileNotFoundError:
-                pass
+def _empty(folder: Path) -> bool:
+    return empty_folder(folder)  # whatever a compile step left: any depth, links, locked folders
 
 
 POOL = SessionPool()

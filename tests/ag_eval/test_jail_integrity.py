@@ -201,3 +201,32 @@ def test_a_jail_that_cannot_be_emptied_in_time_is_replaced(requires):
                         [{"input": "", "output": "['.ag-stderr', '.ag-stdin', '.ag-stdout']"}]))
     assert after.verdict is Verdict.PASS, after.to_dict()
     POOL.close_all()
+
+
+# Code run by the compiler (Nim's staticExec) writes into the work folder, the one time it
+# is writable: a tree deeper than PATH_MAX and Python's recursion limit, a locked folder,
+# a link out of it.
+COMPILE_TIME_TREE = '''
+static:
+  discard staticExec("""cd /program && ln -s / root-link && mkdir locked && touch locked/f && chmod 0 locked &&
+    python3 -c "import os
+for _ in range(1100):
+    os.mkdir('deep-folder')
+    os.chdir('deep-folder')
+open('secret', 'w').write('leaked')"
+    """)
+echo "done"
+'''
+
+
+def test_what_a_compile_step_leaves_in_the_work_folder_never_reaches_the_next_program(requires):
+    requires("nim")
+    POOL.close_all()
+    hostile = verify({"id": "compile-tree", "language": "nim", "code": COMPILE_TIME_TREE,
+                      "tests": [{"input": "", "output": "not this"}], "time_limit_s": TIME_LIMIT_S})
+    assert hostile.verdict is Verdict.WRONG_OUTPUT, hostile.to_dict()
+    after = verify({"id": "after-compile-tree", "language": "nim", "time_limit_s": TIME_LIMIT_S,
+                    "code": 'import os\nfor kind, path in walkDir("/program"): echo path\necho "end"\n',
+                    "tests": [{"input": "", "output": "/program/main\n/program/main.nim\nend\n"}]})
+    assert after.verdict is Verdict.PASS, after.to_dict()
+    POOL.close_all()
