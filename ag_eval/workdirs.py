@@ -13,13 +13,13 @@ from __future__ import annotations
 import fcntl
 import logging
 import os
-import shutil
 import tempfile
 import threading
 from pathlib import Path
 
 from .errors import SandboxUnavailableError
 from .host import SANDBOX_UID
+from .tree import remove_folder
 
 logger = logging.getLogger(__name__)
 
@@ -97,7 +97,7 @@ def make_workdir() -> Path:
 
 def remove_workdir(path: Path | str) -> None:
     """Remove a work folder, then let go of the lock that kept it live."""
-    shutil.rmtree(path, ignore_errors=True)
+    remove_folder(path)
     with _held_lock:
         fd = _held.pop(str(path), None)
     if fd is not None:
@@ -111,7 +111,7 @@ def sweep_dead_workdirs(base: str) -> None:
         if fd is None:  # its owner lives (or it is gone already)
             continue
         try:
-            shutil.rmtree(folder, ignore_errors=True)
+            remove_folder(folder)
             logger.debug("removed the work folder %s of an ended process", folder)
         finally:
             os.close(fd)
