@@ -39,6 +39,7 @@ def _register() -> None:
         ("agnostics.cli_eval", "report_command"),
         ("agnostics.cli_train", "train_command"),
         ("agnostics.cli_demo", "demo_command"),
+        ("agnostics.cli_serve", "serve_command"),
     ):
         try:
             mod = importlib.import_module(module)
