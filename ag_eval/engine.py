@@ -188,6 +188,7 @@ def verify(job: Job | dict, *, sandbox=None, fail_fast: bool = False) -> Result:
     if code is None or not code.strip():
         return Result(id=job.id, verdict=Verdict.NO_CODE, total=total, language=runner.name,
                       error="no program found" if job.code is None else "empty program", code=code)
+    runner = runner.for_program(code)  # file and commands named after the program's class or module, if the runner asks
     sandbox = sandbox or default_sandbox()
     env = dict(runner.env)
     mounts = runner.host_mounts()

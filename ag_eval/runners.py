@@ -9,10 +9,11 @@ from __future__ import annotations
 import functools
 import glob
 import os
+import re
 import shlex
 import shutil
 import subprocess
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -44,6 +45,31 @@ class Limits:
     file_size_mb: int = 64
     stack_mb: int = 256
     rlimit_as: bool = True            # False for runtimes that reserve huge virtual memory
+
+
+#: What a found entry point may be: it becomes part of a file name and of command lines.
+_ENTRY_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
+
+
+@dataclass(frozen=True)
+class EntryPoint:
+    """How to find a program's entry point (a class or module name the toolchain wants).
+
+    ``patterns`` are regular expressions with one group, tried in order on the program's
+    source; the first group matched is the entry, else ``default``. The entry is the
+    template variable ``{{ entry }}`` of ``source_file``, ``compile``, ``run`` and ``zygote``.
+    """
+
+    patterns: tuple[str, ...]
+    default: str
+    source_template: str  # the runner's ``source_file`` before rendering
+
+    def find(self, code: str) -> str:
+        for pattern in self.patterns:
+            match = re.search(pattern, code)
+            if match and match.group(1) and _ENTRY_RE.fullmatch(match.group(1)):
+                return match.group(1)
+        return self.default
 
 
 @dataclass(frozen=True)
@@ -78,17 +104,27 @@ class Runner:
     mounts: tuple[str, ...] = ()
     limits: Limits = field(default_factory=Limits)
     selftests: tuple[SelfTest, ...] = ()
+    entry_point: EntryPoint | None = None
+    entry: str = ""  # the entry point the commands are rendered for (the default until for_program)
     path: str = ""
 
     # ---- templating -------------------------------------------------------------------
+    def for_program(self, code: str) -> "Runner":
+        """This runner with ``source_file`` and commands named after the program's entry point
+        (itself when the runner has no ``entry_point``)."""
+        if self.entry_point is None:
+            return self
+        entry = self.entry_point.find(code)
+        return self if entry == self.entry else _with_entry(self, entry)
+
     def compile_argv(self) -> list[str] | None:
-        return list(_argv(self.compile, self.source_file)) if self.compile else None
+        return list(_argv(self.compile, self.source_file, self.entry)) if self.compile else None
 
     def run_argv(self) -> list[str]:
-        return list(_argv(self.run, self.source_file))
+        return list(_argv(self.run, self.source_file, self.entry))
 
     def zygote_argv(self) -> list[str] | None:
-        return list(_argv(self.zygote, self.source_file)) if self.zygote else None
+        return list(_argv(self.zygote, self.source_file, self.entry)) if self.zygote else None
 
     @property
     def compiled(self) -> bool:
@@ -131,15 +167,24 @@ class Runner:
         return found
 
 
-def _context(source_file: str) -> dict[str, str]:
-    return {"source": source_file, "stem": Path(source_file).stem, "workdir": JAIL_WORKDIR,
-            "binary": f"{JAIL_WORKDIR}/main", "zygote_lib": "/.agnostics/libagzygote.so"}
+def _context(source_file: str, entry: str = "") -> dict[str, str]:
+    context = {"source": source_file, "stem": Path(source_file).stem, "workdir": JAIL_WORKDIR,
+               "binary": f"{JAIL_WORKDIR}/main", "zygote_lib": "/.agnostics/libagzygote.so"}
+    if entry:  # only runners with an entry_point may use {{ entry }}
+        context["entry"] = entry
+    return context
 
 
 @functools.lru_cache(maxsize=256)
-def _argv(template: str, source_file: str) -> tuple[str, ...]:
+def _argv(template: str, source_file: str, entry: str = "") -> tuple[str, ...]:
     """A command template rendered for the jail (rendered once: verifying calls it per program)."""
-    return tuple(_resolve(shlex.split(_jinja.from_string(template).render(**_context(source_file)))))
+    return tuple(_resolve(shlex.split(_jinja.from_string(template).render(**_context(source_file, entry)))))
+
+
+@functools.lru_cache(maxsize=256)
+def _with_entry(runner: Runner, entry: str) -> Runner:
+    source_file = _jinja.from_string(runner.entry_point.source_template).render(entry=entry)
+    return replace(runner, source_file=source_file, entry=entry)
 
 
 def _resolve(argv: list[str]) -> list[str]:
@@ -160,9 +205,44 @@ def _which(exe: str) -> str | None:
 
 # ---- parsing -----------------------------------------------------------------------------
 _REQUIRED = ("name", "source_file", "run", "version", "executables")
-_TOP_KEYS = {f.name for f in fields(Runner)} - {"path", "selftests"} | {"selftest"}
+_TOP_KEYS = {f.name for f in fields(Runner)} - {"path", "selftests", "entry"} | {"selftest"}
 _LIMIT_KEYS = {f.name for f in fields(Limits)}
 _SELFTEST_KEYS = {"name", "code", "expect", "tests", "compare", "time_limit_s"}
+_ENTRY_KEYS = {"pattern", "default"}
+
+
+def _parse_entry_point(data: dict, where: str) -> EntryPoint | None:
+    raw = data.get("entry_point")
+    if raw is None:
+        return None
+    if not isinstance(raw, dict):
+        raise RunnerError(f"{where}: 'entry_point' must be a mapping with 'pattern' and 'default'.")
+    bad = set(raw) - _ENTRY_KEYS
+    if bad:
+        raise RunnerError(f"{where}: unknown key 'entry_point.{sorted(bad)[0]}'; valid keys are "
+                          f"{', '.join(sorted(_ENTRY_KEYS))}.")
+    patterns = _as_tuple(raw.get("pattern"), "entry_point.pattern", where)
+    if not patterns:
+        raise RunnerError(f"{where}: 'entry_point.pattern' is missing; give a regular expression "
+                          "(or a list of them) with one group that captures the entry point's name.")
+    for pattern in patterns:
+        try:
+            groups = re.compile(pattern).groups
+        except re.error as exc:
+            raise RunnerError(f"{where}: entry_point pattern {pattern!r} is not a regular expression ({exc}).") from None
+        if groups != 1:
+            raise RunnerError(f"{where}: entry_point pattern {pattern!r} has {groups} groups; "
+                              "it needs exactly one, capturing the name.")
+    default = raw.get("default")
+    if not isinstance(default, str) or not _ENTRY_RE.fullmatch(default):
+        raise RunnerError(f"{where}: 'entry_point.default' must be a name of letters, digits and _ "
+                          f"(got {default!r}); it is used when no pattern matches.")
+    uses = [key for key in ("source_file", "compile", "run", "zygote")
+            if isinstance(data.get(key), str) and re.search(r"\{\{-?\s*entry\b", data[key])]
+    if not uses:
+        raise RunnerError(f"{where}: 'entry_point' is set but no template uses {{{{ entry }}}}; "
+                          "use it in source_file, compile or run, or remove entry_point.")
+    return EntryPoint(patterns=patterns, default=default, source_template=data["source_file"])
 
 
 def _as_tuple(value: Any, key: str, where: str) -> tuple[str, ...]:
@@ -192,14 +272,21 @@ def parse_runner(data: Any, where: str) -> Runner:
         raise RunnerError(f"{where}: 'compile' must be a command string (or absent for interpreted languages).")
     if data.get("zygote") is not None and not isinstance(data["zygote"], str):
         raise RunnerError(f"{where}: 'zygote' must be a command string (or absent).")
+    entry_point = _parse_entry_point(data, where)
+    entry = entry_point.default if entry_point else ""
+    try:
+        source_file = _jinja.from_string(data["source_file"]).render(**({"entry": entry} if entry else {}))
+    except jinja2.TemplateError as exc:
+        raise RunnerError(f"{where}: the 'source_file' template does not render ({exc}); it may use "
+                          "{{ entry }} only, and only with an entry_point.") from None
     for key in ("run", "compile", "zygote"):
         if data.get(key):
             try:
-                _jinja.from_string(data[key]).render(source="x", stem="x", workdir=JAIL_WORKDIR, binary=f"{JAIL_WORKDIR}/main",
-                                                     zygote_lib="/x.so")
+                _jinja.from_string(data[key]).render(**_context(source_file, entry))
             except jinja2.TemplateError as exc:
                 raise RunnerError(f"{where}: the {key!r} template does not render ({exc}); "
-                                  "it may use {{ source }}, {{ stem }}, {{ workdir }} and {{ binary }}.") from None
+                                  "it may use {{ source }}, {{ stem }}, {{ workdir }} and {{ binary }} "
+                                  "(and {{ entry }} with an entry_point).") from None
     raw_limits = data.get("limits") or {}
     if not isinstance(raw_limits, dict):
         raise RunnerError(f"{where}: 'limits' must be a mapping.")
@@ -234,7 +321,7 @@ def parse_runner(data: Any, where: str) -> Runner:
     return Runner(
         name=name,
         display_name=str(data.get("display_name") or name),
-        source_file=data["source_file"],
+        source_file=source_file,
         run=data["run"],
         version=data["version"],
         executables=_as_tuple(data["executables"], "executables", where),
@@ -248,6 +335,8 @@ def parse_runner(data: Any, where: str) -> Runner:
         mounts=_as_tuple(data.get("mounts"), "mounts", where),
         limits=limits,
         selftests=tuple(selftests),
+        entry_point=entry_point,
+        entry=entry,
         path=where,
     )
 
