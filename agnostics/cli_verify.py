@@ -10,15 +10,38 @@ import click
 
 
 @click.group(invoke_without_command=True)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON list (name, display name, aliases, installed, "
+              "version, packages, compile/run commands, zygote, self-test count) for tools.")
+@click.option("--markdown", is_flag=True, help="Print the README's Markdown table of languages.")
+@click.option("--startup", is_flag=True, help="Also measure each installed language's start-up in the sandbox "
+              "(median seconds of one test of its echo self-test).")
 @click.pass_context
-def languages(ctx: click.Context) -> None:
+def languages(ctx: click.Context, as_json: bool, markdown: bool, startup: bool) -> None:
     """List languages, whether their toolchain is installed, and its version."""
     if ctx.invoked_subcommand is not None:
+        if as_json or markdown or startup:
+            raise click.UsageError("--json, --markdown and --startup go without a subcommand "
+                                   "(`agnostics languages --json`).")
         return
+    from ag_eval.runners import get_registry
+
+    if as_json or markdown:
+        from ag_eval.languages import language_info, markdown_table, measure_startup
+
+        if as_json and markdown:
+            raise click.UsageError("choose one of --json and --markdown.")
+        rows = []
+        for r in get_registry():
+            row = language_info(r)
+            if startup:
+                row["startup_s"] = measure_startup(r)
+            rows.append(row)
+        click.echo(json.dumps(rows, indent=2, ensure_ascii=False) if as_json else markdown_table(rows), nl=as_json)
+        return
+    if startup:
+        raise click.UsageError("--startup goes with --json or --markdown.")
     from rich.console import Console
     from rich.table import Table
-
-    from ag_eval.runners import get_registry
 
     table = Table(title="Agnostics languages")
     for col in ("language", "aliases", "toolchain", "version", "compiled", "debian packages"):
