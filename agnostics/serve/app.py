@@ -17,6 +17,7 @@ import contextlib
 import hmac
 import json
 import logging
+import math
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -35,6 +36,9 @@ from .sandbox_fusion import LANGUAGE_ALIASES, RequestError, job_from_request, re
 from .scheduler import Scheduler
 
 logger = logging.getLogger(__name__)
+
+#: Seconds a /health answer's toolchain lookup is reused (a load balancer may poll it often).
+TOOLCHAINS_TTL_S = 10.0
 
 
 @dataclass(frozen=True)
@@ -98,6 +102,8 @@ class Service:
         self.registry = get_registry()
         self.versions: dict[str, str | None] = {}
         self._executor: ThreadPoolExecutor | None = None
+        self._toolchains_cache: dict[str, dict[str, Any]] = {}
+        self._toolchains_at = -math.inf
 
     # ---- plumbing -----------------------------------------------------------------------
     def _authorize(self, request: Request) -> None:
@@ -149,12 +155,20 @@ class Service:
         return wrapped
 
     # ---- endpoints ----------------------------------------------------------------------
-    async def health(self, request: Request) -> Response:
+    def _toolchains(self) -> dict[str, dict[str, Any]]:
         languages = {}
         for runner in self.registry:
             missing = runner.missing_executables()
             languages[runner.name] = {"installed": not missing, "missing": missing, "compiled": runner.compiled,
                                       "version": self.versions.get(runner.name), "aliases": list(runner.aliases)}
+        return languages
+
+    async def health(self, request: Request) -> Response:
+        now = time.monotonic()
+        if now - self._toolchains_at > TOOLCHAINS_TTL_S:  # looked up off the loop, at most every few seconds
+            self._toolchains_cache = await asyncio.get_running_loop().run_in_executor(self._executor, self._toolchains)
+            self._toolchains_at = now
+        languages = self._toolchains_cache
         return _json({"status": "ok", "version": __version__, "workers": self.config.workers,
                       "max_inflight": self.config.max_inflight, "inflight": self.scheduler.inflight,
                       "languages": languages, "sandbox_fusion_languages": LANGUAGE_ALIASES})
@@ -284,6 +298,7 @@ class Service:
     def _detect_versions(self) -> None:
         for runner in self.registry:
             self.versions[runner.name] = runner.detect_version()
+        self._toolchains_at = -math.inf  # the next /health shows them
 
 
 def create_app(config: ServeConfig) -> Starlette:

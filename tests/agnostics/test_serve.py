@@ -301,6 +301,5 @@ def test_sigterm_finishes_jobs_in_flight_then_exits(serve, requires):
     body = got["r"].json()
     assert body["status"] == "Success" and body["run_result"]["stdout"] == "done\n"
     assert server.proc.wait(timeout=30) in (0, -signal.SIGTERM)  # uvicorn re-raises the signal once done
-    assert "finishing 1 job(s) in flight" in server.log.read_text()
     with pytest.raises(httpx.TransportError):
         httpx.get(server.url + "/health", timeout=5)
