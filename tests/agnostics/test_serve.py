@@ -133,13 +133,13 @@ def test_verify_batch_bad_job_fails_only_itself(open_server, requires):
     requires("lua")
     jobs = [{"id": "good", "language": "lua", "code": LUA_SUM, "tests": [{"input": "1 1", "output": "2"}]},
             "not a job",
-            {"id": "cobol", "language": "cobol", "code": "x", "tests": [{"input": "", "output": ""}]},
+            {"id": "klingon", "language": "klingon", "code": "x", "tests": [{"input": "", "output": ""}]},
             {"id": "wrong", "language": "lua", "code": "print(7)", "tests": [{"input": "1 1", "output": "2"}]},
             {"id": "limits", "language": "lua", "code": "print(1)", "tests": [], "time_limit_s": "5"}]
     r = open_server.post("/verify", json={"jobs": jobs})
     assert r.status_code == 200
     results = r.json()["results"]
-    assert [x["id"] for x in results] == ["good", "job-1", "cobol", "wrong", "limits"]
+    assert [x["id"] for x in results] == ["good", "job-1", "klingon", "wrong", "limits"]
     assert [x["verdict"] for x in results] == ["pass", "sandbox_error", "sandbox_error", "wrong_output", "sandbox_error"]
     assert "unknown language" in results[2]["error"]
 
@@ -206,7 +206,7 @@ def test_metrics_count_requests_verdicts_and_latency(open_server, requires):
     (json.dumps({"code": "print(1)", "language": "python", "files": {"a.txt": "aGk="}}).encode(), "'files' is not supported"),
     (json.dumps({"code": "print(1)", "language": "python", "fetch_files": ["out.txt"]}).encode(), "'fetch_files' is not supported"),
     (json.dumps({"code": "print(1)", "language": "python", "extra_args": 1}).encode(), "unknown field"),
-    (json.dumps({"code": "print(1)", "language": "cobol"}).encode(), "known languages: "),
+    (json.dumps({"code": "print(1)", "language": "klingon"}).encode(), "known languages: "),
     (json.dumps({"code": "def test(): pass", "language": "pytest"}).encode(), "test-framework mode"),
     (json.dumps({"language": "python"}).encode(), "'code'"),
     (json.dumps({"code": "print(1)", "language": "python", "run_timeout": "ten"}).encode(), "run_timeout"),
@@ -218,7 +218,7 @@ def test_bad_run_code_request_is_400_with_the_reason(open_server, body, needle):
 
 
 def test_bad_verify_request_is_400_and_service_keeps_serving(open_server):
-    for body in (b"42", json.dumps({"id": "x", "language": "cobol", "code": "x", "tests": [{"input": ""}]}).encode(),
+    for body in (b"42", json.dumps({"id": "x", "language": "klingon", "code": "x", "tests": [{"input": ""}]}).encode(),
                  json.dumps({"jobs": "nope"}).encode(), json.dumps({"id": "x", "language": "lua"}).encode()):
         assert httpx.post(open_server.url + "/verify", content=body, timeout=30).status_code == 400
     assert httpx.get(open_server.url + "/health", timeout=10).status_code == 200
