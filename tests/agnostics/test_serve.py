@@ -73,6 +73,18 @@ def test_timeout_is_failed_with_time_limit_exceeded(open_server, requires):
     assert resp.run_result.status == "TimeLimitExceeded"
 
 
+@pytest.mark.parametrize("language,code,memory,verdict", [
+    ("python", "x = bytearray(400 * 2**20)\nprint(len(x))\n", 64, "memory_limit"),
+    ("python", "import sys\nwhile True:\n    sys.stdout.write('x' * 65536)\n", None, "output_limit"),
+])
+def test_memory_and_output_limits_are_failed_and_named(open_server, requires, language, code, memory, verdict):
+    requires(language)
+    body = {"code": code, "language": language, "run_timeout": 5, **({"memory_limit_MB": memory} if memory else {})}
+    answer = open_server.post("/run_code", json=body).json()
+    assert answer["status"] == "Failed" and f"verdict {verdict}" in answer["message"], answer
+    assert answer["run_result"]["status"] in ("Finished", "Error") and answer["run_result"]["return_code"] != 0
+
+
 def test_compiled_language_reports_compile_result_and_compile_error(open_server, requires):
     from sandbox_fusion import RunCodeRequest, RunStatus, run_code
 
