@@ -7,6 +7,7 @@
     python -m bench scaling         3. 1 worker vs. all cores
     python -m bench latency         4. one RL batch, 256 programs x 10 tests, per language
     python -m bench memory          5. peak RSS over 10 000 and 100 000 verify-batch jobs
+    python -m bench serve [--quick] 7. `agnostics serve` (HTTP) vs. the verifier in process (bench/serve.py)
 
 Writes bench/results/latest.{md,json,png}; a full `all` run also refreshes bench/RESULTS.md.
 """
@@ -249,7 +250,12 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parse_args(sys.argv[1:] if argv is None else argv)
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["serve"]:  # its own options and results file (bench/RESULTS-serve.md)
+        from . import serve
+
+        return serve.main(argv[1:])
+    args = parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     from ag_eval.runners import get_runner
 
