@@ -10,6 +10,8 @@ import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from ag_eval.limits import DEFAULT_MEMORY_LIMIT_MB, DEFAULT_TIME_LIMIT_S
+
 from .errors import DatasetError
 from .newlines import normalize_newlines_in
 
@@ -39,8 +41,8 @@ class Problem:
     tests: list[dict[str, str]]
     public_tests: list[dict[str, str]] = field(default_factory=list)
     compare: str = "lines"
-    time_limit_s: float = 5.0
-    memory_limit_mb: int = 512
+    time_limit_s: float = DEFAULT_TIME_LIMIT_S
+    memory_limit_mb: int = DEFAULT_MEMORY_LIMIT_MB
     difficulty: str = ""      # the source's difficulty word or rating, "" when it has none
     tags: list[str] = field(default_factory=list)
     provenance: Provenance = field(default_factory=lambda: Provenance(converter="source"))

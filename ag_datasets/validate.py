@@ -20,13 +20,14 @@ logger = logging.getLogger(__name__)
 VALIDATION_LANGUAGE = "python"
 
 
-def _job(conv: Conversion) -> dict:
+def _job(conv: Conversion):
+    from ag_eval import Job
+
     p = conv.problem
     assert p is not None and conv.solution is not None
-    return {
-        "id": p.problem_id, "language": VALIDATION_LANGUAGE, "code": conv.solution, "tests": p.tests,
-        "compare": p.compare, "time_limit_s": p.time_limit_s, "memory_limit_mb": p.memory_limit_mb,
-    }
+    row = {"problem_id": p.problem_id, "tests": p.tests, "compare": p.compare, "time_limit_s": p.time_limit_s,
+           "memory_limit_mb": p.memory_limit_mb}
+    return Job.from_problem_row(row, language=VALIDATION_LANGUAGE, code=conv.solution)
 
 
 def _detail(result) -> str:

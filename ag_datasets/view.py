@@ -69,6 +69,7 @@ def render_prompt(row: dict[str, Any], language: str, *, template: str | os.Path
 def view_row(row: dict[str, Any], language: str, *, template: str | os.PathLike | None = None,
              include_hint: bool = False) -> dict[str, Any]:
     from ag_eval import get_runner
+    from ag_eval.limits import DEFAULT_MEMORY_LIMIT_MB, DEFAULT_TIME_LIMIT_S
 
     return {
         "problem_id": row["problem_id"],
@@ -76,8 +77,8 @@ def view_row(row: dict[str, Any], language: str, *, template: str | os.PathLike 
         "language": get_runner(language).name,
         "tests": [{"input": t["input"], "output": t["output"]} for t in row["tests"]],
         "compare": row.get("compare") or "lines",
-        "time_limit_s": float(row.get("time_limit_s") or 5.0),
-        "memory_limit_mb": int(row.get("memory_limit_mb") or 512),
+        "time_limit_s": float(row.get("time_limit_s") or DEFAULT_TIME_LIMIT_S),
+        "memory_limit_mb": int(row.get("memory_limit_mb") or DEFAULT_MEMORY_LIMIT_MB),
     }
 
 

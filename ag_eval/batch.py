@@ -44,12 +44,14 @@ class JobLineError(JobError):
 class BatchSummary:
     total: int = 0
     skipped: int = 0
+    reused: int = 0  # judgments shared with an identical job (see ag_eval.executors.dedupe)
     verdicts: Counter = field(default_factory=Counter)
     output: str = ""
 
     def format(self) -> str:
         parts = ", ".join(f"{v}: {n}" for v, n in sorted(self.verdicts.items()))
-        return (f"{self.total} job(s) judged, {self.skipped} already done (resumed) -> {self.output}"
+        shared = f" ({self.reused} shared with an identical job)" if self.reused else ""
+        return (f"{self.total} job(s) judged{shared}, {self.skipped} already done (resumed) -> {self.output}"
                 + (f"\n  {parts}" if parts else ""))
 
 
@@ -156,22 +158,17 @@ def read_jobs(input_path: str | os.PathLike, skip: IdSet | set[str] = frozenset(
 
 
 def run_batch(input_path: str | os.PathLike, output_path: str | os.PathLike, *, workers: int | None = None,
-              fail_fast: bool = False, executor: str = "local", progress: bool = False,
-              **executor_options) -> BatchSummary:
+              fail_fast: bool = False, executor: str = "local", progress: bool = False, dedupe: bool = True,
+              cache_dir: str | os.PathLike | None = None, **executor_options) -> BatchSummary:
     """Judge a JSONL batch, appending results to ``output_path`` as they finish.
 
     The output file is locked for the whole run: a second run on it raises AgnosticsError.
-    ``executor_options`` go to the Ray executor (e.g. ``address``); the local one takes none."""
+    ``executor``, ``dedupe``, ``cache_dir`` and ``executor_options`` (Ray's, e.g. ``address``)
+    as :func:`ag_eval.engine.iter_verify`."""
     from .engine import iter_verify
+    from .executors import choose_plan
 
-    if executor == "ray":
-        from .ray_executor import iter_verify_ray as runner
-    elif executor == "local":
-        runner = iter_verify
-        if executor_options:
-            raise AgnosticsError(f"options {sorted(executor_options)} need executor='ray'.")
-    else:
-        raise AgnosticsError(f"unknown executor {executor!r}; use 'local' or 'ray'.")
+    choose_plan(executor, workers, options=executor_options)  # a bad choice fails before the file is touched
     Path(output_path).parent.mkdir(parents=True, exist_ok=True)
     out = open(output_path, "a", encoding="utf-8")
     try:
@@ -183,31 +180,29 @@ def run_batch(input_path: str | os.PathLike, output_path: str | os.PathLike, *, 
     with out:  # the lock goes with the file when it is closed
         done = finished_ids(output_path)
         summary = BatchSummary(skipped=len(done), output=str(output_path))
-        _write_results(runner(read_jobs(input_path, skip=done), workers=workers, fail_fast=fail_fast,
-                              **executor_options), out, summary, progress)
+        results = iter_verify(read_jobs(input_path, skip=done), workers=workers, fail_fast=fail_fast,
+                              executor=executor, dedupe=dedupe, cache_dir=cache_dir, **executor_options)
+        _write_results(results, out, summary, progress)
     return summary
 
 
 def _write_results(results, out, summary: BatchSummary, progress: bool) -> None:
-    bar = None
-    if progress:
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    from .progress import Progress
 
-        bar = Progress(TextColumn("verifying"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-        bar.start()
-        task = bar.add_task("verify", total=None)
+    bar = Progress({"verifying": None}) if progress else None
     try:
         for _, result in results:
-            if isinstance(result, Result):
-                out.write(_json_line(result.to_dict()))
-                out.flush()
-                summary.total += 1
-                summary.verdicts[result.verdict.value] += 1
+            out.write(_json_line(result.to_dict()))
+            out.flush()
+            summary.total += 1
+            summary.verdicts[result.verdict.value] += 1
+            if result.reused:
+                summary.reused += 1
             if bar is not None:
-                bar.advance(task)
+                bar.advance("verifying")
     finally:
         if bar is not None:
-            bar.stop()
+            bar.close()
 
 
 def _json_line(row: dict) -> str:

@@ -5,6 +5,11 @@
     verify_many(jobs, workers=N) -> [Result]   a batch, results in input order
     iter_verify(jobs, workers=N)               a batch, (index, Result) as they finish,
                                                with bounded memory for any number of jobs
+    await averify_many(jobs) -> [Result]       a batch, off the event loop
+
+Batches run through the scheduler (:mod:`ag_eval.executors`): threads, child processes or
+Ray, chosen by cores and ``executor``; identical jobs are judged once (``dedupe=False``
+judges every copy).
 """
 
 from __future__ import annotations
@@ -14,24 +19,27 @@ import functools
 import logging
 import os
 import signal
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from pathlib import Path
 from typing import Any
 
-from .affinity import thread_cpu, thread_initializer
+from .affinity import thread_cpu
 from .compare import parse_compare
 from .errors import AgnosticsError
+from .executors import Dedupe, choose_plan, iter_results
+from .executors import default_workers  # noqa: F401  (for callers)
 from .extract import extract_code
-from .jobs import CompileResult, Job, Result, TestResult
+from .jobs import CompileResult, Job, Result, TestResult, job_id
 from .runners import Runner, get_registry
-from .judge import classify, compile_limits, judge_run, test_limits
+from .judge import classify, judge_run
+from .limits import compile_limits, test_limits
 from .sandbox import ExecLimits, ExecResult, NsjailSandbox
 from .pool import POOL
-from .procs import process_plan
+from .progress import Progress
 from .session import JailSession, SessionDied
 from .supervisor import supervisor_binary, zygote_library
 from .verdicts import Verdict
@@ -56,10 +64,6 @@ def default_sandbox():
     if _default_sandbox is None:
         _default_sandbox = NsjailSandbox()
     return _default_sandbox
-
-
-def default_workers() -> int:
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 
 def _as_job(job: Job | dict) -> Job:
@@ -238,81 +242,59 @@ def safe_verify(job: Job | dict | BaseException, *, sandbox=None, fail_fast: boo
     A job that cannot be judged (malformed, unknown language, missing toolchain) gets
     verdict ``sandbox_error`` with ``error`` saying why: it is not the program's failure.
     """
-    job_id = _job_id(job, index)
+    the_id = job_id(job, index)
     if isinstance(job, BaseException):
-        return Result.failure(job_id, Verdict.SANDBOX_ERROR, str(job))
+        return Result.failure(the_id, Verdict.SANDBOX_ERROR, str(job))
     try:
         return verify(job, sandbox=sandbox, fail_fast=fail_fast)
     except AgnosticsError as exc:
-        return Result.failure(job_id, Verdict.SANDBOX_ERROR, str(exc),
+        return Result.failure(the_id, Verdict.SANDBOX_ERROR, str(exc),
                               language=job.get("language") if isinstance(job, dict) else getattr(job, "language", None))
     except Exception as exc:  # the verifier's own fault: report it, never score it
-        logger.exception("verifier failure on job %s", job_id)
-        return Result.failure(job_id, Verdict.SANDBOX_ERROR, f"verifier failure: {type(exc).__name__}: {exc}")
-
-
-def _job_id(job: Any, index: int) -> str:
-    if isinstance(job, Job):
-        return job.id
-    if isinstance(job, dict) and job.get("id") is not None:
-        return str(job["id"])
-    return str(getattr(job, "job_id", None) or f"job-{index}")  # JobLineError carries its id
+        logger.exception("verifier failure on job %s", the_id)
+        return Result.failure(the_id, Verdict.SANDBOX_ERROR, f"verifier failure: {type(exc).__name__}: {exc}")
 
 
 def iter_verify(jobs: Iterable[Job | dict | BaseException], *, workers: int | None = None, sandbox=None,
-                fail_fast: bool = False, max_pending: int | None = None) -> Iterator[tuple[int, Result]]:
-    """Yield ``(index, result)`` as jobs finish. At most ``max_pending`` jobs are held at once,
-    so memory stays flat however many jobs the iterable yields."""
-    workers = workers or default_workers()
-    plan = process_plan(workers) if sandbox is None else None
-    if plan is not None:  # more workers than one process's threads keep busy
-        from .procs import iter_verify_processes
+                fail_fast: bool = False, max_pending: int | None = None, executor: str = "local",
+                dedupe: bool = True, cache_dir: str | os.PathLike | None = None,
+                **executor_options: Any) -> Iterator[tuple[int, Result]]:
+    """Yield ``(index, result)`` as jobs finish, with bounded memory for any number of jobs.
 
-        yield from iter_verify_processes(jobs, processes=plan[0], threads=plan[1], fail_fast=fail_fast)
-        return
-    max_pending = max_pending or workers * 4
-    sandbox = sandbox or default_sandbox()
-    pending: dict[Future, int] = {}
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="ag-verify",
-                            initializer=thread_initializer(workers)) as pool:
-        for index, job in enumerate(jobs):
-            if len(pending) >= max_pending:
-                done, _ = wait(pending, return_when=FIRST_COMPLETED)
-                for fut in done:
-                    yield pending.pop(fut), fut.result()
-            fut = pool.submit(safe_verify, job, sandbox=sandbox, fail_fast=fail_fast, index=index)
-            pending[fut] = index
-        while pending:
-            done, _ = wait(pending, return_when=FIRST_COMPLETED)
-            for fut in done:
-                yield pending.pop(fut), fut.result()
+    ``executor``: ``local`` (threads, or child processes on many cores), ``threads``,
+    ``processes`` or ``ray`` (options such as ``address`` go to it; see
+    :mod:`ag_eval.executors`). ``dedupe``: identical jobs share one judgment, the copies
+    marked ``reused``; ``cache_dir``: a folder where judgments outlive the batch.
+    ``jobs`` may hold :data:`ag_eval.executors.IDLE` marks (a live stream with no job yet).
+    """
+    plan = choose_plan(executor, workers, custom_sandbox=sandbox is not None, options=executor_options)
+    judge = functools.partial(safe_verify, sandbox=sandbox, fail_fast=fail_fast)
+    sharing = None
+    if dedupe:
+        sharing = Dedupe(salt=f"fail_fast={fail_fast};sandbox={type(sandbox).__name__ if sandbox else 'default'}",
+                         cache_dir=cache_dir)
+    elif cache_dir is not None:
+        raise AgnosticsError("cache_dir needs dedupe=True (a cached judgment is shared like a copy's); "
+                             "drop cache_dir or turn dedupe on.")
+    yield from iter_results(jobs, judge, plan, dedupe=sharing, max_pending=max_pending, **executor_options)
 
 
 def verify_many(jobs: Iterable[Job | dict], *, workers: int | None = None, sandbox=None, fail_fast: bool = False,
-                progress: bool | Callable[[Result], None] = False, executor: str = "local",
-                **executor_options: Any) -> list[Result]:
+                progress: bool | Callable[[Result], None] = False, executor: str = "local", dedupe: bool = True,
+                cache_dir: str | os.PathLike | None = None, **executor_options: Any) -> list[Result]:
     """Judge a batch; results come back in input order. ``progress=True`` shows a progress bar.
 
-    ``executor="ray"`` spreads the jobs over a Ray cluster (each node runs its own sandbox
-    pool; options as :func:`ag_eval.ray_executor.iter_verify_ray`).
+    Options as :func:`iter_verify`; ``executor="ray"`` spreads the jobs over a Ray cluster.
     """
-    if executor == "ray":
-        if sandbox is not None:
-            raise AgnosticsError("a custom sandbox cannot travel to Ray workers; drop sandbox= or use executor='local'.")
-        from .ray_executor import verify_many_ray
-
-        return verify_many_ray(jobs, workers=workers, fail_fast=fail_fast, **executor_options)
-    if executor != "local" or executor_options:
-        raise AgnosticsError(f"executor={executor!r} with options {sorted(executor_options)} is not valid; "
-                             "use executor='local' (no options) or executor='ray'.")
     jobs = list(jobs)
     results: list[Result | None] = [None] * len(jobs)
-    bar = _progress_bar(len(jobs)) if progress is True else None
+    bar = Progress({"verifying": len(jobs)}) if progress is True else None
     try:
-        for index, result in iter_verify(jobs, workers=workers, sandbox=sandbox, fail_fast=fail_fast):
+        for index, result in iter_verify(jobs, workers=workers, sandbox=sandbox, fail_fast=fail_fast,
+                                         executor=executor, dedupe=dedupe, cache_dir=cache_dir, **executor_options):
             results[index] = result
             if bar is not None:
-                bar.advance()
+                bar.advance("verifying")
             elif callable(progress):
                 progress(result)
     finally:
@@ -327,38 +309,29 @@ async def averify(job: Job | dict, *, sandbox=None, fail_fast: bool = False) -> 
 
 
 async def averify_many(jobs: Iterable[Job | dict], *, workers: int | None = None, sandbox=None,
-                       fail_fast: bool = False) -> list[Result]:
-    """Async batch: at most ``workers`` programs run at once (in threads of its own, never
-    blocking the event loop); results in input order."""
+                       fail_fast: bool = False, executor: str = "local", dedupe: bool = True,
+                       cache_dir: str | os.PathLike | None = None, **executor_options: Any) -> list[Result]:
+    """Async batch through the scheduler, off the event loop; results in input order.
+
+    Options as :func:`iter_verify`. Cancelling the call stops handing out new jobs: the
+    ones already running finish, the rest are dropped."""
     jobs = list(jobs)
-    workers = workers or default_workers()
-    if sandbox is None and process_plan(workers) is not None:  # verifier processes (see ag_eval.procs)
-        return await asyncio.to_thread(verify_many, jobs, workers=workers, fail_fast=fail_fast)
-    loop = asyncio.get_running_loop()
-    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="ag-averify",
-                              initializer=thread_initializer(workers))
+    cancelled = threading.Event()
+
+    def until_cancelled() -> Iterator[Job | dict]:
+        for job in jobs:
+            if cancelled.is_set():
+                return
+            yield job
+
+    def run() -> list[Result]:
+        results: list[Result | None] = [None] * len(jobs)
+        for index, result in iter_verify(until_cancelled(), workers=workers, sandbox=sandbox, fail_fast=fail_fast,
+                                         executor=executor, dedupe=dedupe, cache_dir=cache_dir, **executor_options):
+            results[index] = result
+        return results  # type: ignore[return-value]
+
     try:
-        futures = [loop.run_in_executor(pool, functools.partial(safe_verify, job, sandbox=sandbox, fail_fast=fail_fast,
-                                                                index=i))
-                   for i, job in enumerate(jobs)]
-        return list(await asyncio.gather(*futures))
-    finally:  # never blocks the loop: a cancelled batch drops the jobs not yet started
-        pool.shutdown(wait=False, cancel_futures=True)
-
-
-class _progress_bar:
-    """A small rich progress bar (to stderr) for library callers that ask for one."""
-
-    def __init__(self, total: int, description: str = "verifying"):
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
-        self._p = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                           transient=False)
-        self._p.start()
-        self._task = self._p.add_task(description, total=total)
-
-    def advance(self, n: int = 1) -> None:
-        self._p.advance(self._task, n)
-
-    def close(self) -> None:
-        self._p.stop()
+        return await asyncio.to_thread(run)
+    finally:
+        cancelled.set()

@@ -14,10 +14,8 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from .errors import JobError
+from .limits import DEFAULT_MEMORY_LIMIT_MB, DEFAULT_TIME_LIMIT_S
 from .verdicts import Verdict
-
-DEFAULT_TIME_LIMIT_S = 5.0
-DEFAULT_MEMORY_LIMIT_MB = 512
 #: Largest accepted program source, in bytes (a 10 MB "program" is rejected with a clear error).
 MAX_CODE_BYTES = 1_000_000
 
@@ -156,8 +154,43 @@ class Job:
             completion=data.get("completion"), metadata=metadata, **kwargs,
         )
 
+    @classmethod
+    def from_problem_row(cls, row: dict[str, Any], completion: str | None = None, language: str | None = None, *,
+                         code: str | None = None, id: str | None = None) -> "Job":
+        """The job judging one answer to one problem row.
+
+        ``row`` is a problem row or its per-language view: ``tests``, and optionally
+        ``compare``, ``time_limit_s``, ``memory_limit_mb`` (missing or None: the defaults of
+        :mod:`ag_eval.limits`), ``mode``, ``language`` and ``problem_id``. The answer is a
+        model's raw ``completion`` (the program is extracted from it) or the bare ``code``.
+        ``language`` defaults to the row's; ``id`` to the row's ``problem_id``.
+        """
+        language = language or row.get("language")
+        job_id = id if id is not None else row.get("problem_id", "row")
+        data: dict[str, Any] = {
+            "id": job_id, "language": language, "mode": row.get("mode") or "stdio",
+            "tests": [{"input": t.get("input") or "", "output": t.get("output") or ""} for t in row.get("tests") or []],
+            "compare": row.get("compare") or "lines",
+            "time_limit_s": DEFAULT_TIME_LIMIT_S if row.get("time_limit_s") is None else row["time_limit_s"],
+            "memory_limit_mb": DEFAULT_MEMORY_LIMIT_MB if row.get("memory_limit_mb") is None else row["memory_limit_mb"],
+        }
+        if code is not None:
+            data["code"] = code
+        else:
+            data["completion"] = completion if completion is not None else ""
+        return cls.from_dict(data)
+
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+def job_id(job: Any, index: int) -> str:
+    """The id to report a job under: its own, or what a parse error carries, or ``job-<index>``."""
+    if isinstance(job, Job):
+        return job.id
+    if isinstance(job, dict) and job.get("id") is not None:
+        return str(job["id"])
+    return str(getattr(job, "job_id", None) or f"job-{index}")  # JobLineError carries its id
 
 
 @dataclass
@@ -206,6 +239,8 @@ class Result:
     error: str | None = None
     code: str | None = None
     time_s: float = 0.0
+    #: True on a copy of another job's judgment (identical job, or the result cache); see ag_eval.executors.dedupe
+    reused: bool = False
 
     @property
     def ok(self) -> bool:
@@ -226,6 +261,8 @@ class Result:
             d["error"] = self.error
         if include_code:
             d["code"] = self.code
+        if self.reused:
+            d["reused"] = True
         return d
 
     @classmethod
@@ -242,6 +279,7 @@ class Result:
             error=d.get("error"),
             code=d.get("code"),
             time_s=float(d.get("time_s", 0.0)),
+            reused=bool(d.get("reused", False)),
         )
 
     @classmethod

@@ -1,8 +1,8 @@
-"""From how a run ended to a verdict; and the limits a job's runs get.
+"""From how a run ended to a verdict.
 
 Kept apart from the engine so the rules read in one place: a kill is a timeout or a
 memory verdict by the evidence (cgroup counters, CPU time), never by guesswork about
-the caller's process.
+the caller's process. The limits a job's runs get are in :mod:`ag_eval.limits`.
 """
 
 from __future__ import annotations
@@ -10,8 +10,6 @@ from __future__ import annotations
 import math
 import signal
 
-from .jobs import Job
-from .runners import Runner
 from .sandbox import ExecLimits, ExecResult
 from .verdicts import Verdict
 
@@ -20,25 +18,6 @@ _MEMORY_MESSAGES = (
     "OutOfMemoryError", "heap exhausted", "cannot allocate vector", "vector memory exhausted",
     "Reached heap limit", "memory allocation failed", "Insufficient memory", "failed to allocate",
 )
-
-
-def test_limits(job: Job, runner: Runner) -> ExecLimits:
-    lim = runner.limits
-    cpu = job.time_limit_s * lim.time_factor + lim.extra_time_s
-    return ExecLimits(
-        cpu_s=cpu, wall_s=2 * cpu + 1.0, memory_mb=job.memory_limit_mb + lim.extra_memory_mb,
-        processes=lim.processes, open_files=lim.open_files, file_size_mb=lim.file_size_mb,
-        stack_mb=min(lim.stack_mb, job.memory_limit_mb), rlimit_as=lim.rlimit_as,
-    )
-
-
-def compile_limits(runner: Runner) -> ExecLimits:
-    lim = runner.limits
-    return ExecLimits(
-        cpu_s=lim.compile_time_s, wall_s=2 * lim.compile_time_s + 1.0, memory_mb=lim.compile_memory_mb,
-        processes=max(lim.processes, 128), open_files=max(lim.open_files, 512), file_size_mb=max(lim.file_size_mb, 256),
-        stack_mb=lim.stack_mb, tmpfs_mb=256, rlimit_as=lim.rlimit_as,
-    )
 
 
 def classify(res: ExecResult, limits: ExecLimits) -> Verdict | None:

@@ -6,6 +6,8 @@ import json
 
 import click
 
+from .cli_common import executor_options
+
 
 def _template_kwargs(pairs: tuple[str, ...]) -> dict:
     out = {}
@@ -49,10 +51,7 @@ def _template_kwargs(pairs: tuple[str, ...]) -> dict:
 @click.option("--multiple-style", type=click.Choice(["completion", "chat"]), default="completion", show_default=True,
               help="MultiPL-E: continue the raw prompt (cut at stop tokens) or ask a chat model for the function.")
 @click.option("--workers", type=int, default=None, help="Programs verified at once (default: all cores).")
-@click.option("--executor", type=click.Choice(["local", "ray"]), default="local", show_default=True,
-              help="Where samples are verified: this machine's sandbox pool, or a Ray cluster.")
-@click.option("--ray-address", default=None,
-              help="ray: cluster to join, e.g. auto or ray://host:10001 (default: the initialised Ray, else a local one).")
+@executor_options
 @click.option("--retry-sandbox-errors/--keep-sandbox-errors", default=True, show_default=True,
               help="On resume, verify again samples whose verification failed in the sandbox.")
 @click.option("--batch-size", type=int, default=8, show_default=True, help="transformers: prompts per generate call.")
@@ -72,17 +71,17 @@ def _template_kwargs(pairs: tuple[str, ...]) -> dict:
 @click.option("--use-n/--repeat-requests", default=True, show_default=True,
               help="openai: ask for all samples with `n` in one request, or one request per sample.")
 @click.option("--progress/--no-progress", default=True, show_default=True)
-def eval_command(dataset_config, languages, fmt, template_kwargs, progress, **options) -> None:
+def eval_command(dataset_config, languages, fmt, template_kwargs, progress, no_dedupe, **options) -> None:
     """Generate with a model, verify every sample in the sandbox, and report pass@1.
 
     Defaults follow the Agnostics paper: 20 samples, temperature 0.2, top-p 0.95, 1024 new
     tokens, the model's chat template. Results stream to OUT/samples.jsonl; rerunning the
     same command resumes. OUT/summary.md, summary.json and pass_at_1.png hold the scores.
     """
-    from ag_eval.harness import EvalConfig, run_eval
-    from ag_eval.harness.summary import SUMMARY_MD
+    from ag_harness import EvalConfig, run_eval
+    from ag_harness.summary import SUMMARY_MD
 
-    cfg = EvalConfig(config=dataset_config, languages=list(languages), format=fmt,
+    cfg = EvalConfig(config=dataset_config, languages=list(languages), format=fmt, dedupe=not no_dedupe,
                      chat_template_kwargs=_template_kwargs(template_kwargs), **options)
     run_eval(cfg, progress=progress)
     from pathlib import Path
@@ -98,7 +97,7 @@ def eval_command(dataset_config, languages, fmt, template_kwargs, progress, **op
 @click.option("--label", "labels", multiple=True, help="Name of each run in order (default: model names).")
 def report_command(run_dirs, out_dir, labels) -> None:
     """Put evaluation runs side by side: pass@1 per dataset x language, deltas against the first."""
-    from ag_eval.harness import write_report
+    from ag_harness import write_report
 
     text, _ = write_report(list(run_dirs), out_dir, list(labels) or None)
     click.echo(text)

@@ -8,6 +8,10 @@ from pathlib import Path
 
 import click
 
+from ag_eval.limits import DEFAULT_MEMORY_LIMIT_MB, DEFAULT_TIME_LIMIT_S
+
+from .cli_common import executor_options
+
 
 @click.group(invoke_without_command=True)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON list (name, display name, aliases, installed, "
@@ -104,8 +108,10 @@ def languages_install(language: tuple[str, ...], print_only: bool) -> None:
 @click.option("--tests", "tests_path", required=True, type=click.Path(exists=True, dir_okay=False),
               help="JSON list (or JSONL) of {\"input\": ..., \"output\": ...} tests.")
 @click.option("--compare", default="lines", show_default=True, help="lines | exact | tokens | float:<tol> (+icase).")
-@click.option("--time-limit", "time_limit_s", type=float, default=5.0, show_default=True, help="CPU seconds per test.")
-@click.option("--memory-limit", "memory_limit_mb", type=int, default=512, show_default=True, help="MB per test.")
+@click.option("--time-limit", "time_limit_s", type=float, default=DEFAULT_TIME_LIMIT_S, show_default=True,
+              help="CPU seconds per test.")
+@click.option("--memory-limit", "memory_limit_mb", type=int, default=DEFAULT_MEMORY_LIMIT_MB, show_default=True,
+              help="MB per test.")
 def verify(language: str, code_path: str, tests_path: str, compare: str, time_limit_s: float, memory_limit_mb: int) -> None:
     """Judge one program against its I/O tests; prints the result as JSON."""
     from ag_eval.engine import verify as run_verify
@@ -128,19 +134,18 @@ def verify(language: str, code_path: str, tests_path: str, compare: str, time_li
 @click.option("--output", "output_path", required=True, type=click.Path(dir_okay=False), help="results.jsonl (resumed if present).")
 @click.option("--workers", type=int, default=None, help="Programs run at once (default: all cores).")
 @click.option("--fail-fast", is_flag=True, help="Stop a program at its first failing test.")
-@click.option("--executor", type=click.Choice(["local", "ray"]), default="local", show_default=True,
-              help="Where jobs run: this machine's sandbox pool, or a Ray cluster.")
-@click.option("--ray-address", default=None,
-              help="With --executor ray: the cluster to join, e.g. auto or ray://HOST:10001 (default: $RAY_ADDRESS, "
-                   "else a local Ray).")
+@executor_options
 @click.option("--no-progress", is_flag=True, help="Hide the progress bar.")
 def verify_batch(input_path: str, output_path: str, workers: int | None, fail_fast: bool, executor: str,
-                 ray_address: str | None, no_progress: bool) -> None:
+                 ray_address: str | None, no_dedupe: bool, cache_dir: str | None, no_progress: bool) -> None:
     """Judge every job of a JSONL file; results stream to OUTPUT as they finish (keyed by id)."""
     from ag_eval.batch import run_batch
 
     if ray_address and executor != "ray":
         raise click.UsageError("--ray-address needs --executor ray (or drop --ray-address).")
+    if cache_dir and no_dedupe:
+        raise click.UsageError("--cache-dir shares judgments, which --no-dedupe turns off; drop one of them.")
     summary = run_batch(input_path, output_path, workers=workers, fail_fast=fail_fast, executor=executor,
-                        progress=not no_progress, **({"address": ray_address} if ray_address else {}))
+                        progress=not no_progress, dedupe=not no_dedupe, cache_dir=cache_dir,
+                        **({"address": ray_address} if ray_address else {}))
     click.echo(summary.format())

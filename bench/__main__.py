@@ -8,6 +8,7 @@
     python -m bench latency         4. one RL batch, 256 programs x 10 tests, per language
     python -m bench memory          5. peak RSS over 10 000 and 100 000 verify-batch jobs
     python -m bench serve [--quick] 7. `agnostics serve` (HTTP) vs. the verifier in process (bench/serve.py)
+    python -m bench dedupe          6. eval of 20 identical samples per problem vs. 1
 
 Writes bench/results/latest.{md,json,png}; a full `all` run also refreshes bench/RESULTS.md.
 """
@@ -23,7 +24,7 @@ from pathlib import Path
 from . import floor, report, workload
 
 HERE = Path(__file__).resolve().parent
-SECTIONS = ("floor", "python", "scaling", "latency", "memory")
+SECTIONS = ("floor", "python", "scaling", "latency", "memory", "dedupe")
 
 FULL = {"programs": 256, "tests": 10, "python_problems": None, "scaling_programs": 256,
         "memory_jobs": (10_000, 100_000), "repeat": 3}
@@ -189,8 +190,27 @@ def bench_memory(args, res: dict) -> None:
     _say(f"  peak RSS ratio {runs[-1]['jobs']:,} / {runs[0]['jobs']:,} jobs: {res['memory']['ratio']:.2f}")
 
 
+def bench_dedupe(args, res: dict) -> None:
+    from . import dedupe
+
+    problems = min(args.programs, 32)
+    _say(f"\n== 6. eval of 20 identical samples vs. 1: {problems} problems x 10 tests per language, {args.workers} workers")
+    rows = []
+    for lang in args.languages:
+        _warm_up(lang, args.workers)
+        dedupe.run(lang, 2, 1, True, args.workers)  # the harness's own first-use costs, not measured
+        runs = [dedupe.run(lang, problems, samples, shared, args.workers)
+                for samples, shared in ((1, True), (20, True), (20, False))]
+        one = runs[0].wall_s
+        for r in runs:
+            rows.append({**vars(r), "vs_one": r.wall_s / one})
+            _say(f"  {lang:8s} {r.samples:>2} sample(s), dedupe {'on ' if r.dedupe else 'off'}: {r.wall_s:6.2f} s "
+                 f"({r.wall_s / one:.2f}x one sample), {r.judged} judged, {r.reused} shared")
+    res["dedupe"] = {"runs": rows}
+
+
 RUNNERS = {"floor": bench_floor, "python": bench_python, "scaling": bench_scaling, "latency": bench_latency,
-           "memory": bench_memory}
+           "memory": bench_memory, "dedupe": bench_dedupe}
 
 
 def summary(res: dict) -> None:
@@ -206,6 +226,10 @@ def summary(res: dict) -> None:
         _say(f"  latency  {lang:8s} {r['programs']} x {r['tests_per_program']} batch      "
              f"{r['sandboxed_wall']:.2f} s" + (f" (bare {r['bare_wall']:.2f} s, ratio bare/sandboxed "
                                                f"{r['bare_wall'] / r['sandboxed_wall']:.2f})" if r.get("bare_wall") else ""))
+    for r in (res.get("dedupe") or {}).get("runs", []):
+        if r["samples"] > 1:
+            _say(f"  dedupe   {r['language']:8s} 20 samples / 1, dedupe {'on ' if r['dedupe'] else 'off'}          "
+                 f"{r['vs_one']:.2f}")
     if res.get("memory"):
         m = res["memory"]
         _say(f"  memory   peak RSS {m['runs'][-1]['jobs']:,} / {m['runs'][0]['jobs']:,} jobs        {m['ratio']:.2f}")

@@ -121,6 +121,16 @@ def markdown(res: dict) -> str:
                          f"{_f(r['jobs'] / r['wall_s'] if r['wall_s'] else None)} | {r['results']} |")
         lines += ["", f"Peak RSS {mem['runs'][-1]['jobs']} jobs / {mem['runs'][0]['jobs']} jobs: "
                       f"**{_f(mem['ratio'], 2)}** (flat is 1.0)"]
+    dd = res.get("dedupe")
+    if dd:
+        lines += ["", "## 6. Evaluation with 20 identical samples per problem vs. 1 (`agnostics eval`)", "",
+                  "Every sample of a problem is the same program (scripted backend); 10 tests per problem. "
+                  "Identical jobs share one judgment by default; `--no-dedupe` judges every copy.", "",
+                  "| language | problems | samples | dedupe | wall s | × one sample | judged | shared |",
+                  "|---|---:|---:|---|---:|---:|---:|---:|"]
+        for r in dd["runs"]:
+            lines.append(f"| {r['language']} | {r['problems']} | {r['samples']} | {'on' if r['dedupe'] else 'off'} | "
+                         f"{_f(r['wall_s'], 2)} | **{_f(r['vs_one'], 2)}** | {r['judged']} | {r['reused']} |")
     return "\n".join(lines) + "\n"
 
 

@@ -10,7 +10,7 @@ def test_every_code_package_is_listed_in_pyproject():
     listed = set(tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
     found = {
         ".".join(p.parent.relative_to(ROOT).parts)
-        for top in ("agnostics", "ag_eval", "ag_datasets", "ag_train")
+        for top in ("agnostics", "ag_eval", "ag_datasets", "ag_harness", "ag_train")
         for p in (ROOT / top).rglob("__init__.py")
     }
     assert found <= listed, f"add to pyproject [tool.setuptools] packages: {sorted(found - listed)}"

@@ -18,7 +18,7 @@ from typing import Any, Sequence
 
 from ..errors import LLMError
 from ..schema import Problem, Provenance
-from . import Conversion, SourceTask
+from .base import Conversion, SourceTask
 from .llm_client import ChatClient
 
 logger = logging.getLogger(__name__)

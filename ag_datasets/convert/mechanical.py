@@ -18,7 +18,7 @@ from typing import Any, Sequence
 
 from ..schema import Problem, Provenance
 from . import ioruntime
-from . import Conversion, SourceTask
+from .base import Conversion, SourceTask
 from .iotypes import Unsupported, depth, describe, for_output, has, infer, name, resolve, unify
 
 #: Default tolerance of ``float:<tol>`` comparison when the source compares floats exactly.

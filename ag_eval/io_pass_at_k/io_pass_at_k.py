@@ -62,6 +62,9 @@ Args:
     num_workers: programs verified in parallel (default: the verifier's choice).
     time_limit_s: CPU time limit per test in seconds (default 5).
     memory_limit_mb: memory limit per run in MB (default 512).
+    dedupe: True (default) to judge identical candidates of the same problem once, the copies
+        sharing its verdict (a nondeterministic program is then run once for all its copies);
+        False to run every candidate.
     sandbox_error: what to do with candidates whose verdict is `sandbox_error` (a fault of
         the verifier, not of the program). "retry" (default): run them once more, then
         exclude those still failing from the sample counts. "exclude": exclude them at once.
@@ -129,6 +132,7 @@ class IOPassAtK(evaluate.Metric):
     def _compute(
         self, predictions, references, language=None, k=DEFAULT_K, compare="lines", extract_code=True,
         num_workers=None, time_limit_s=None, memory_limit_mb=None, sandbox_error="retry", progress=False,
+        dedupe=True,
     ):
         ks = _normalise_k(k)
         if sandbox_error not in SANDBOX_ERROR_POLICIES:
@@ -155,18 +159,14 @@ class IOPassAtK(evaluate.Metric):
                 raise ValueError(f"problem {i} has no candidates; give at least one per problem.")
             if not tests:
                 raise ValueError(f"problem {i} has no tests; give at least one {{'input', 'output'}} pair.")
-            tests = [{"input": t["input"] or "", "output": t["output"] or ""} for t in tests]
+            row = {"tests": tests, "compare": compares[i], "time_limit_s": time_limit_s, "memory_limit_mb": memory_limit_mb}
             for j, cand in enumerate(cands):
-                job = {"id": f"{i}/{j}", "language": languages[i], "tests": tests, "compare": compares[i]}
-                job["completion" if extract_code else "code"] = cand or ""
-                if time_limit_s is not None:
-                    job["time_limit_s"] = time_limit_s
-                if memory_limit_mb is not None:
-                    job["memory_limit_mb"] = memory_limit_mb
-                jobs.append(ag_eval.Job.from_dict(job))  # a malformed value fails here, not per candidate
+                answer = {"code": cand or ""} if not extract_code else {"completion": cand or ""}
+                # a malformed value fails here, not per candidate
+                jobs.append(ag_eval.Job.from_problem_row(row, language=languages[i], id=f"{i}/{j}", **answer))
                 owner.append(i)
 
-        results = ag_eval.verify_many(jobs, workers=num_workers, progress=progress)
+        results = ag_eval.verify_many(jobs, workers=num_workers, progress=progress, dedupe=dedupe)
         is_fault = [r.verdict is ag_eval.Verdict.SANDBOX_ERROR for r in results]
         if sandbox_error != "exclude" and any(is_fault):
             again = [x for x, bad in enumerate(is_fault) if bad]

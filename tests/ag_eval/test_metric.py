@@ -192,7 +192,7 @@ def _fake_verifier(monkeypatch, *, always_fault=(), fault_once=()):
     calls: list[list[str]] = []
     seen: set[str] = set()
 
-    def verify_many(jobs, *, workers=None, progress=False):
+    def verify_many(jobs, *, workers=None, progress=False, **_options):
         calls.append([j.id for j in jobs])
         out = []
         for job in jobs:

@@ -8,7 +8,8 @@ import pytest
 
 from ag_eval import AgnosticsError, verify_many
 from ag_eval.engine import iter_verify
-from ag_eval.procs import process_plan
+from ag_eval.executors import processes
+from ag_eval.executors.plan import process_plan
 
 SPIN = "local t0 = os.clock() while os.clock() - t0 < 0.03 do end\n"
 
@@ -26,9 +27,7 @@ def in_processes(monkeypatch, requires):
     monkeypatch.setenv("AGNOSTICS_THREADS_PER_PROCESS", "1")  # 2 workers -> 2 processes of 1 thread
     assert process_plan(2) == (2, 1)
     yield
-    from ag_eval import procs
-
-    procs.close_processes()
+    processes.close_processes()
 
 
 def test_processes_give_the_verdicts_and_order_of_one_process(in_processes, monkeypatch):
@@ -55,8 +54,6 @@ def test_a_bad_line_and_an_abandoned_batch_do_not_leak_into_the_next(in_processe
 
 
 def test_a_killed_child_loses_and_doubles_nothing(in_processes, caplog):
-    from ag_eval import procs
-
     from ag_eval.engine import work_base
 
     jobs = _jobs(40, SPIN)
@@ -64,7 +61,7 @@ def test_a_killed_child_loses_and_doubles_nothing(in_processes, caplog):
     for index, result in iter_verify(jobs, workers=2):
         seen.append(index)
         if len(seen) == 3:
-            killed = procs._group.children[0].process.pid
+            killed = processes._group.children[0].process.pid
             os.kill(killed, signal.SIGKILL)
         assert result.id == f"p{index}"
         assert result.verdict.value == ("wrong_output" if index % 3 == 0 else "pass")

@@ -74,7 +74,7 @@ def test_killed_worker_loses_and_duplicates_no_result(ray_cluster, tmp_path, cap
     record: dict = {}
     killer = threading.Thread(target=_kill_an_actor_mid_batch, args=(out_path, N_JOBS + 1, record), daemon=True)
     killer.start()
-    with caplog.at_level(logging.WARNING, logger="ag_eval.ray_executor"):
+    with caplog.at_level(logging.WARNING, logger="ag_eval.executors.ray_cluster"):
         summary = run_batch(jobs_path, out_path, workers=2, executor="ray")
     killer.join(timeout=5)
 
@@ -93,12 +93,12 @@ def test_killed_worker_loses_and_duplicates_no_result(ray_cluster, tmp_path, cap
         assert r["total"] == 2 and len(r["tests"]) == 2
 
 
-def test_verify_many_ray_keeps_input_order(ray_cluster):
-    from ag_eval.ray_executor import verify_many_ray
+def test_verify_many_on_ray_keeps_input_order(ray_cluster):
+    from ag_eval import verify_many
 
     jobs = [{"id": f"o{i}", "language": "lua", "code": f"print({i})", "tests": [{"input": "", "output": f"{i}\n"}]}
             for i in range(20)]
-    results = verify_many_ray(jobs, workers=2, chunk_size=3)
+    results = verify_many(jobs, workers=2, executor="ray", chunk_size=3)
     assert [r.id for r in results] == [j["id"] for j in jobs]
     assert all(r.verdict is Verdict.PASS for r in results)
 
@@ -115,11 +115,11 @@ def test_verify_many_takes_the_ray_executor(ray_cluster):
 
 
 def test_missing_ray_says_how_to_install(monkeypatch):
-    from ag_eval import ray_executor
+    from ag_eval import iter_verify
 
     monkeypatch.setitem(sys.modules, "ray", None)  # import ray -> ImportError
     with pytest.raises(AgnosticsError, match=r"install agnostics\[ray\]"):
-        list(ray_executor.iter_verify_ray([{"id": "x"}]))
+        list(iter_verify([{"id": "x"}], executor="ray"))
 
 
 def test_verify_batch_cli_takes_a_ray_address(ray_cluster, tmp_path):

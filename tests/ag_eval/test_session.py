@@ -116,7 +116,7 @@ def test_fail_fast_stops_at_the_first_failure_and_the_jail_serves_the_next_progr
 def test_session_pipeline_skips_what_is_queued_behind_a_halt_until_resumed(requires, tmp_path):
     requires("lua")
     from ag_eval.engine import _make_workdir, default_sandbox
-    from ag_eval.judge import test_limits
+    from ag_eval.limits import test_limits
     from ag_eval.jobs import Job
     from ag_eval.runners import get_runner
     from ag_eval.session import JailSession
@@ -162,9 +162,9 @@ def test_pinned_workers_run_their_jails_on_their_own_cpu(requires, monkeypatch):
     jobs = [{"id": str(i), "language": "python", "code": code, "tests": [{"input": "", "output": ""}]}
             for i in range(4 * len(cpus))]
     monkeypatch.setenv("AGNOSTICS_PIN_CPUS", "0")
-    unpinned = {r.tests[0].stdout.strip() for r in verify_many(jobs, workers=len(cpus))}
+    unpinned = {r.tests[0].stdout.strip() for r in verify_many(jobs, workers=len(cpus), dedupe=False)}
     monkeypatch.setenv("AGNOSTICS_PIN_CPUS", "1")
-    pinned = [r.tests[0].stdout.strip() for r in verify_many(jobs, workers=len(cpus))]
+    pinned = [r.tests[0].stdout.strip() for r in verify_many(jobs, workers=len(cpus), dedupe=False)]
     if len(cpus) > 1:
         assert len(unpinned) == 1 and not next(iter(unpinned)).isdigit(), unpinned  # a list or range of CPUs
     assert all(p.isdigit() and int(p) in cpus for p in pinned), pinned

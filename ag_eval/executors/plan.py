@@ -1,0 +1,95 @@
+"""Where a batch runs: threads, child processes or a Ray cluster, chosen here and only here.
+
+``executor="local"`` (the default of every command and function) picks by cores: the
+threads of one process share one interpreter lock, and past about eight busy workers that
+lock, not the cores, sets the pace (``python -m bench scaling`` on a 16-core machine:
+8 workers ~7 400 tests/s, 16 in one process no more). So a batch of more workers than
+:data:`THREADS_PER_PROCESS_ENV` allows (default 8) runs in child processes of at most that
+many threads each; fewer run in threads. ``"threads"`` and ``"processes"`` force one;
+``"ray"`` spreads the batch over a Ray cluster.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from ..errors import AgnosticsError
+
+EXECUTORS = ("local", "threads", "processes", "ray")
+#: Most verifier threads in one process (0: never use child processes).
+THREADS_PER_PROCESS_ENV = "AGNOSTICS_THREADS_PER_PROCESS"
+DEFAULT_THREADS_PER_PROCESS = 8
+
+
+def default_workers() -> int:
+    """Programs judged at once by default: one per CPU this process may use."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
+def threads_per_process() -> int:
+    raw = os.environ.get(THREADS_PER_PROCESS_ENV, "").strip()
+    try:
+        return int(raw) if raw else DEFAULT_THREADS_PER_PROCESS
+    except ValueError:
+        raise AgnosticsError(f"{THREADS_PER_PROCESS_ENV}={raw!r} is not a whole number; use e.g. 8, "
+                             "or 0 to keep every worker in this process.") from None
+
+
+def process_plan(workers: int) -> tuple[int, int] | None:
+    """``(processes, threads each)`` for a local batch of ``workers``, or None for one process."""
+    per = threads_per_process()
+    if per <= 0 or workers <= per:
+        return None
+    processes = math.ceil(workers / per)
+    return processes, math.ceil(workers / processes)
+
+
+@dataclass(frozen=True)
+class Plan:
+    """How a batch runs: ``kind`` is ``threads``, ``processes`` or ``ray``."""
+
+    kind: str
+    workers: int | None  # programs at once; None for Ray: every CPU of the cluster
+    processes: int = 1
+    threads: int = 1     # threads per process (threads, processes)
+
+    def describe(self) -> str:
+        if self.kind == "processes":
+            return f"{self.processes} verifier processes x {self.threads} threads"
+        if self.kind == "ray":
+            return f"Ray, {self.workers or 'every CPU of the cluster'} at once"
+        return f"{self.threads} verifier threads"
+
+
+def choose_plan(executor: str = "local", workers: int | None = None, *, cores: int | None = None,
+                custom_sandbox: bool = False, options: Iterable[str] = ()) -> Plan:
+    """The plan for a batch. ``cores``: the CPUs to plan for (default: this process's);
+    ``custom_sandbox``: the caller passes its own sandbox object, which cannot travel to
+    another process; ``options``: names of executor options given (Ray's only)."""
+    if executor not in EXECUTORS:
+        raise AgnosticsError(f"executor {executor!r} is unknown; use one of {', '.join(EXECUTORS)} "
+                             "(local: threads or processes by cores).")
+    options = sorted(options)
+    if options and executor != "ray":
+        raise AgnosticsError(f"executor options {options} need executor='ray'; the {executor} executor takes none.")
+    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
+        raise AgnosticsError(f"workers={workers!r} must be a positive whole number.")
+    if custom_sandbox and executor in ("processes", "ray"):
+        where = "Ray workers" if executor == "ray" else "child processes"
+        raise AgnosticsError(f"a custom sandbox cannot travel to {where}; drop sandbox= or use executor='threads'.")
+    if executor == "ray":
+        return Plan("ray", workers)
+    workers = workers or cores or default_workers()
+    if executor == "threads" or (executor == "local" and custom_sandbox):
+        return Plan("threads", workers, 1, workers)
+    split = process_plan(workers)
+    if executor == "processes":
+        per = max(1, threads_per_process() or DEFAULT_THREADS_PER_PROCESS)
+        processes = split[0] if split else max(1, math.ceil(workers / per))
+        return Plan("processes", workers, processes, math.ceil(workers / processes))
+    if split is None:
+        return Plan("threads", workers, 1, workers)
+    return Plan("processes", workers, *split)
