@@ -71,8 +71,25 @@ def _as_job(job: Job | dict) -> Job:
 
 
 def _truncate(data: bytes, limit: int = KEEP_OUTPUT_CHARS) -> str:
+    return _kept(data, limit)[0]
+
+
+def _kept(data: bytes, limit: int | None = KEEP_OUTPUT_CHARS) -> tuple[str, bool]:
+    """``(text, cut)``: the output as text, its first ``limit`` characters (None: all of it)."""
+    if limit is None:
+        return data.decode("utf-8", "replace"), False
     text = data[: limit * 4].decode("utf-8", "replace")
-    return text if len(text) <= limit else text[:limit] + "…"
+    if len(text) <= limit and len(data) <= limit * 4:
+        return text, False
+    return text[:limit] + "…", True
+
+
+def _test_result(res: ExecResult, verdict: Verdict, keep_output: bool, limits: ExecLimits) -> TestResult:
+    limit = None if keep_output else KEEP_OUTPUT_CHARS
+    (stdout, cut_out), (stderr, cut_err) = _kept(res.stdout, limit), _kept(res.stderr, limit)
+    return TestResult(verdict=verdict, time_s=round(res.wall_s, 4), exit_code=res.exit_code, signal=res.signal,
+                      stdout=stdout, stderr=stderr, detail=res.sandbox_error or "",
+                      truncated=cut_out or cut_err or res.output_exceeded or len(res.stderr) >= limits.stderr_bytes)
 
 
 #: Tests queued ahead in a warm jail when the first failure ends the run (fail_fast):
@@ -135,7 +152,7 @@ def _run_tests_warm(holder: list, stdins: list[bytes], cases: list, *, limits: E
             results.append((res, verdict))
             if verdict is Verdict.SANDBOX_ERROR or (fail_fast and verdict is not Verdict.PASS):
                 break
-            if session.halted:  # the ones queued behind this test come back unrun
+            if session.halted and len(results) < len(stdins):  # the ones queued behind this test come back unrun
                 if session.poisoned:  # the jail could not be made clean: a fresh one for the rest
                     session = holder[0] = session.restarted()
                     session.begin(limits, stop_on_failure=fail_fast)
@@ -180,8 +197,12 @@ def _supervisor_for(sandbox):
     return supervisor_binary()
 
 
-def verify(job: Job | dict, *, sandbox=None, fail_fast: bool = False) -> Result:
-    """Judge one job. User errors (unknown language, malformed job) raise AgnosticsError."""
+def verify(job: Job | dict, *, sandbox=None, fail_fast: bool = False, keep_output: bool = False) -> Result:
+    """Judge one job. User errors (unknown language, malformed job) raise AgnosticsError.
+
+    A test's ``stdout``/``stderr`` keep their first :data:`KEEP_OUTPUT_CHARS` characters
+    (``truncated`` marks a cut); ``keep_output=True`` keeps them whole, up to the sandbox's
+    own output cap (:attr:`ag_eval.sandbox.ExecLimits.output_bytes`)."""
     started = time.monotonic()
     job = _as_job(job)
     runner = get_registry().get(job.language)
@@ -222,9 +243,7 @@ def verify(job: Job | dict, *, sandbox=None, fail_fast: bool = False) -> Result:
         runs = _run_tests(sandbox, runner.run_argv(), cases, workdir=workdir, limits=limits, env=env, mounts=mounts,
                           judge=lambda res, case: judge_run(res, case, limits, comparator, job.mode), fail_fast=fail_fast,
                           session_holder=session_holder)
-    tests = [TestResult(verdict=verdict, time_s=round(res.wall_s, 4), exit_code=res.exit_code, signal=res.signal,
-                        stdout=_truncate(res.stdout), stderr=_truncate(res.stderr), detail=res.sandbox_error or "")
-             for res, verdict in runs]
+    tests = [_test_result(res, verdict, keep_output, limits) for res, verdict in runs]
     passed = sum(t.verdict is Verdict.PASS for t in tests)
     failing = [t.verdict for t in tests if t.verdict is not Verdict.PASS]
     if Verdict.SANDBOX_ERROR in failing:
@@ -236,7 +255,8 @@ def verify(job: Job | dict, *, sandbox=None, fail_fast: bool = False) -> Result:
                   error=next((t.detail for t in tests if t.verdict is Verdict.SANDBOX_ERROR), None))
 
 
-def safe_verify(job: Job | dict | BaseException, *, sandbox=None, fail_fast: bool = False, index: int = 0) -> Result:
+def safe_verify(job: Job | dict | BaseException, *, sandbox=None, fail_fast: bool = False, index: int = 0,
+                keep_output: bool = False) -> Result:
     """Like :func:`verify`, but every failure becomes a Result (for batches: one bad job loses nothing else).
 
     A job that cannot be judged (malformed, unknown language, missing toolchain) gets
@@ -246,7 +266,7 @@ def safe_verify(job: Job | dict | BaseException, *, sandbox=None, fail_fast: boo
     if isinstance(job, BaseException):
         return Result.failure(the_id, Verdict.SANDBOX_ERROR, str(job))
     try:
-        return verify(job, sandbox=sandbox, fail_fast=fail_fast)
+        return verify(job, sandbox=sandbox, fail_fast=fail_fast, keep_output=keep_output)
     except AgnosticsError as exc:
         return Result.failure(the_id, Verdict.SANDBOX_ERROR, str(exc),
                               language=job.get("language") if isinstance(job, dict) else getattr(job, "language", None))
@@ -303,9 +323,9 @@ def verify_many(jobs: Iterable[Job | dict], *, workers: int | None = None, sandb
     return results  # type: ignore[return-value]
 
 
-async def averify(job: Job | dict, *, sandbox=None, fail_fast: bool = False) -> Result:
+async def averify(job: Job | dict, *, sandbox=None, fail_fast: bool = False, keep_output: bool = False) -> Result:
     """Async :func:`verify` (runs in a worker thread; never blocks the event loop)."""
-    return await asyncio.to_thread(safe_verify, job, sandbox=sandbox, fail_fast=fail_fast)
+    return await asyncio.to_thread(safe_verify, job, sandbox=sandbox, fail_fast=fail_fast, keep_output=keep_output)
 
 
 async def averify_many(jobs: Iterable[Job | dict], *, workers: int | None = None, sandbox=None,

@@ -204,10 +204,14 @@ class TestResult:
     stdout: str = ""
     stderr: str = ""
     detail: str = ""
+    #: stdout or stderr was cut to the characters a result keeps (``verify(keep_output=True)`` keeps them whole)
+    truncated: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d["verdict"] = self.verdict.value
+        if not self.truncated:
+            del d["truncated"]
         return d
 
 

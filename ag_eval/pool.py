@@ -17,6 +17,7 @@ from collections.abc import Callable, Hashable
 from contextlib import contextmanager
 from pathlib import Path
 
+from . import stats
 from .session import JailSession
 from .tree import empty_folder
 
@@ -38,6 +39,8 @@ class SessionPool:
                     if session.alive and session.proc.poll() is None:
                         return session
                     session.close()
+                    stats.count("jails_discarded")
+                    stats.count("jails_restarted")  # the factory below starts its replacement
                     break
         return factory()
 
@@ -46,6 +49,7 @@ class SessionPool:
             session.alive = False
         if not session.alive:
             session.close()
+            stats.count("jails_discarded")
             return
         evicted = []
         with self._lock:

@@ -19,6 +19,7 @@ from collections import deque
 from dataclasses import replace
 from pathlib import Path
 
+from . import stats
 from .affinity import jail_affinity
 from .cgroups import CgroupSlot, new_slot, release_slot
 from .sandbox import ExecLimits, ExecResult, NsjailSandbox, _reap
@@ -94,10 +95,12 @@ class JailSession:
         self._limits_now = limits
         self._clock = time.monotonic()
         self.alive = True
+        stats.count("jails_started")
 
     def restarted(self) -> "JailSession":
         """A fresh jail over the same work folder (after this one died)."""
         self.close(keep_workdir=True)
+        stats.count("jails_restarted")
         return JailSession(self.sandbox, self.supervisor, self.cmd, workdir=self.workdir, limits=self.limits,
                            env=self.env, mounts=self.mounts, zygote_lib=self.zygote_lib)
 
@@ -263,6 +266,7 @@ class JailSession:
         # Mirrors the supervisor's rule (report() in supervisor.c).
         if flags & _POISONED:  # judged on what it printed; the jail is replaced before the next test
             self.poisoned = self._halted = True
+            stats.count("jails_poisoned")
         if (self._halt_mask & 1 and (sig is not None or flags & _NOT_STARTED)) or \
                 (self._halt_mask & 2 and (status or flags)):
             self._halted = True

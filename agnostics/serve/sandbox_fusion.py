@@ -10,9 +10,9 @@ What maps and what does not (see docs/serving.md):
   ``memory_limit_MB`` its ``memory_limit_mb`` (-1 or absent: the verifier's default).
 - ``compile_timeout`` is accepted; the runner's own compile limit applies.
 - ``files`` and ``fetch_files`` are accepted when empty; anything in them is refused.
-- The verifier keeps :data:`ag_eval.engine.KEEP_OUTPUT_CHARS` characters of a run's
-  output. A run that exits 0 with a longer stdout is answered ``SandboxError`` (the client
-  would otherwise compare a cut output and score a right program as wrong).
+- The job is judged with ``keep_output=True`` (:func:`response_from_result` expects it): stdout
+  and stderr come back whole, up to the sandbox's caps (a run stopped at the stdout cap is
+  ``Failed``, verdict ``output_limit``), so a client comparing stdout sees all of it.
 """
 
 from __future__ import annotations
@@ -22,11 +22,6 @@ import numbers
 from typing import Any
 
 from ag_eval import Job, Result, TestCase, Verdict
-
-try:  # the verifier's cap on the characters of stdout/stderr it keeps per run (not yet a public name)
-    from ag_eval.engine import KEEP_OUTPUT_CHARS
-except ImportError:  # pragma: no cover - the engine's layout changed; its cap has been 1024
-    KEEP_OUTPUT_CHARS = 1024
 
 #: SandboxFusion language names this service takes, and the runner each one means.
 LANGUAGE_ALIASES = {"nodejs": "javascript", "R": "r", "cpp": "cpp", "python": "python", "go": "go", "java": "java",
@@ -120,7 +115,8 @@ def _command(status: str, time_s: float, return_code: int | None, stdout: str, s
 
 
 def response_from_result(result: Result) -> dict[str, Any]:
-    """The RunCodeResponse for the verifier's result on a job made by :func:`job_from_request`."""
+    """The RunCodeResponse for the verifier's result on a job made by :func:`job_from_request`
+    and judged with ``keep_output=True``."""
     response: dict[str, Any] = {"status": "Failed", "message": "", "compile_result": None, "run_result": None,
                                 "executor_pod_name": None, "files": {}}
     comp = result.compile
@@ -152,16 +148,10 @@ def response_from_result(result: Result) -> dict[str, Any]:
         status = "Finished"
     if run.verdict in (Verdict.MEMORY_LIMIT, Verdict.OUTPUT_LIMIT):
         notes.append(f"verdict {run.verdict.value}")
-    cut = [name for name, text in (("stdout", run.stdout), ("stderr", run.stderr)) if len(text) > KEEP_OUTPUT_CHARS]
-    if cut:
-        notes.append(f"{' and '.join(cut)} cut to the first {KEEP_OUTPUT_CHARS} characters")
+    if run.truncated and run.verdict is not Verdict.OUTPUT_LIMIT:  # judged with keep_output: the stderr cap
+        notes.append("stderr cut at the sandbox's cap")
     response["run_result"] = _command(status, run.time_s, code, run.stdout, run.stderr)
     if run.verdict is Verdict.PASS:
-        if "stdout" in cut:
-            response["status"] = "SandboxError"
-            response["message"] = (f"the program's stdout is longer than the {KEEP_OUTPUT_CHARS} characters this "
-                                   "service returns; judge it with POST /verify, which compares the whole output.")
-            return response
         response["status"] = "Success"
     response["message"] = "; ".join(notes)
     return response

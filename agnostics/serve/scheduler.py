@@ -56,20 +56,21 @@ class Scheduler:
         freed.set()
 
     # ---- execution --------------------------------------------------------------------
-    def start(self, job: Job) -> asyncio.Task:
-        """Run an admitted job; the task's result is its :class:`ag_eval.Result` (never an exception)."""
-        task = asyncio.get_running_loop().create_task(self._run(job))
+    def start(self, job: Job, *, fail_fast: bool = False, keep_output: bool = False) -> asyncio.Task:
+        """Run an admitted job; the task's result is its :class:`ag_eval.Result` (never an exception).
+        ``fail_fast`` and ``keep_output`` as :func:`ag_eval.verify`."""
+        task = asyncio.get_running_loop().create_task(self._run(job, fail_fast, keep_output))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         return task
 
-    async def _run(self, job: Job) -> Result:
+    async def _run(self, job: Job, fail_fast: bool, keep_output: bool) -> Result:
         try:
             async with self._running:
                 self._metrics.running.inc()
                 started = time.monotonic()
                 try:
-                    result = await averify(job)
+                    result = await averify(job, fail_fast=fail_fast, keep_output=keep_output)
                 except Exception as exc:  # averify turns the verifier's faults into results; this is ours
                     logger.exception("service failure on job %s", job.id)
                     result = Result.failure(job.id, Verdict.SANDBOX_ERROR, f"service failure: {type(exc).__name__}: {exc}",

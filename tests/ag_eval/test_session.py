@@ -187,3 +187,41 @@ def test_pin_plan_follows_the_setting(monkeypatch):
     monkeypatch.setenv("AGNOSTICS_PIN_CPUS", "yes")
     with pytest.raises(AgnosticsError, match="AGNOSTICS_PIN_CPUS='yes' is not valid"):
         pin_plan(n)
+
+
+def test_output_is_cut_and_marked_unless_kept_whole(requires):
+    requires("python")
+    text = "é" * 3000 + "\n"
+    job = {"id": "long", "language": "python", "code": f"print({'é' * 3000!r})", "tests": [{"input": "", "output": text}]}
+    cut = verify(job)
+    assert cut.verdict.value == "pass" and cut.tests[0].truncated and cut.tests[0].to_dict()["truncated"] is True
+    assert cut.tests[0].stdout == "é" * 1024 + "…"
+    whole = verify(job, keep_output=True)
+    assert whole.verdict.value == "pass" and whole.tests[0].stdout == text
+    assert not whole.tests[0].truncated and "truncated" not in whole.tests[0].to_dict()
+
+
+def test_jail_counters_count_starts_and_restarts(requires):
+    """A poisoned jail mid-program is counted, and so is the fresh one that replaces it."""
+    from ag_eval import stats
+    from ag_eval.pool import POOL
+
+    requires("python")
+    POOL.close_all()
+    before = stats.snapshot()
+    flood = ("import os, time\n"
+             "end, n = time.monotonic() + 3.5, 0\n"
+             "while time.monotonic() < end:\n"
+             "    for _ in range(1000):\n"
+             "        os.close(os.open(f'/tmp/{n}', os.O_CREAT | os.O_WRONLY, 0o600))\n"
+             "        n += 1\n"
+             "print('done')\n")
+    result = verify({"id": "flood", "language": "python", "code": flood, "time_limit_s": 5, "memory_limit_mb": 1024,
+                     "tests": [{"input": "", "output": "done\n"}] * 2})
+    after = stats.snapshot()
+    assert result.verdict.value == "pass", result.to_dict()
+    assert after["jails_started"] - before["jails_started"] == 2
+    assert after["jails_poisoned"] - before["jails_poisoned"] == 2
+    assert after["jails_restarted"] - before["jails_restarted"] == 1
+    assert after["jails_discarded"] - before["jails_discarded"] == 1
+    POOL.close_all()

@@ -120,12 +120,16 @@ def test_sandbox_fusion_language_names_are_aliases(open_server, requires):
     assert r.status_code == 200 and r.json()["run_result"]["stdout"] == "hi\n"
 
 
-def test_stdout_longer_than_kept_is_a_sandbox_error_not_a_wrong_answer(open_server, requires):
+def test_long_stdout_and_stderr_come_back_whole(open_server, requires):
+    """verl compares run_result.stdout itself: a long output cut short would score a right program as wrong."""
     requires("python")
-    r = open_server.post("/run_code", json={"code": "print('x' * 5000)", "language": "python"})
+    code = "import sys\nprint('é' * 5000)\nprint(''.join(str(i % 10) for i in range(300000)))\nsys.stderr.write('w' * 4000)\n"
+    r = open_server.post("/run_code", json={"code": code, "language": "python"})
     body = r.json()
-    assert r.status_code == 200 and body["status"] == "SandboxError"
-    assert "/verify" in body["message"]
+    assert r.status_code == 200 and body["status"] == "Success", body["message"]
+    expected = "é" * 5000 + "\n" + "".join(str(i % 10) for i in range(300000)) + "\n"
+    assert body["run_result"]["stdout"] == expected
+    assert body["run_result"]["stderr"] == "w" * 4000
 
 
 # ---- /verify and /verify/stream -------------------------------------------------------------
@@ -205,6 +209,31 @@ def test_metrics_count_requests_verdicts_and_latency(open_server, requires):
     assert passed and float(passed[0].split()[-1]) >= 1
     assert 'agnostics_request_latency_seconds_bucket{endpoint="/run_code",le="0.5"}' in text
     assert "agnostics_inflight_jobs 0.0" in text
+
+
+def _metric(text: str, name: str) -> float:
+    return float(next(l for l in text.splitlines() if l.startswith(name + " ")).split()[-1])
+
+
+def test_metrics_count_jail_starts_and_restarts(serve, requires):
+    """A program that poisons its warm jail mid-program: the poisoned jail and its replacement are counted."""
+    requires("python")
+    server = serve("--workers", "1")
+    flood = ("import os, time\n"
+             "end, n = time.monotonic() + 3.5, 0\n"
+             "while time.monotonic() < end:\n"
+             "    for _ in range(1000):\n"
+             "        os.close(os.open(f'/tmp/{n}', os.O_CREAT | os.O_WRONLY, 0o600))\n"
+             "        n += 1\n"
+             "print('done')\n")
+    r = server.post("/verify", json={"id": "f", "language": "python", "code": flood, "time_limit_s": 5,
+                                     "memory_limit_mb": 1024, "tests": [{"input": "", "output": "done"}] * 2})
+    assert r.json()["verdict"] == "pass", r.json()
+    text = server.get("/metrics").text
+    assert _metric(text, "agnostics_jails_started_total") == 2
+    assert _metric(text, "agnostics_jails_restarted_total") == 1
+    assert _metric(text, "agnostics_jails_poisoned_total") == 2
+    assert _metric(text, "agnostics_jails_discarded_total") == 1
 
 
 # ---- bad input ------------------------------------------------------------------------------
