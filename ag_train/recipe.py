@@ -7,7 +7,8 @@ Precedence is defaults < YAML < command line: ``load_recipe(path, ["grpo.learnin
     model: Qwen/Qwen3-4B
     dataset: agnostics/ag-codeforces-x      # Hub id, local Hub-layout folder, or "embedded:ag-mbpp-x"
     languages: [lua]
-    grpo: {learning_rate: 5.0e-6, num_generations: 32, ...}   # any GRPOConfig field
+    batch: {prompts_per_step: 4, generations_per_prompt: 32, max_per_device: 8}
+    grpo: {learning_rate: 5.0e-6, ...}      # any GRPOConfig field
     reward: {name: io_pass}
     eval: {every_n_steps: 50, split: test, num_problems: 100}
 """
@@ -66,6 +67,70 @@ class EvalSettings:
             raise RecipeError(f"eval.num_samples={self.num_samples} must be >= 1.")
 
 
+#: GRPOConfig fields the batch section derives; a recipe with a batch section leaves them out.
+BATCH_FIELDS = ("per_device_train_batch_size", "gradient_accumulation_steps", "num_generations",
+                "generation_batch_size", "steps_per_generation")
+
+
+@dataclass
+class BatchSettings:
+    """The global batch of one optimizer step, the same whatever the number of processes.
+
+    ``prompts_per_step`` prompts with ``generations_per_prompt`` completions each make
+    ``prompts_per_step x generations_per_prompt`` completions per optimizer step; at launch they
+    are shared among the processes, at most ``max_per_device`` per forward pass on one device
+    (None: a process's whole share at once), the rest by gradient accumulation.
+    """
+
+    prompts_per_step: int | None = None
+    generations_per_prompt: int | None = None
+    max_per_device: int | None = None
+
+    def __post_init__(self) -> None:
+        for key in ("prompts_per_step", "generations_per_prompt", "max_per_device"):
+            value = getattr(self, key)
+            if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 1):
+                raise RecipeError(f"batch.{key}={value!r} must be a positive integer.")
+        if self.generations_per_prompt == 1:
+            raise RecipeError("batch.generations_per_prompt=1: GRPO compares completions of one prompt, so it "
+                              "needs at least 2; set batch.generations_per_prompt=2 or more.")
+        if self.is_set and (self.prompts_per_step is None or self.generations_per_prompt is None):
+            raise RecipeError("the batch section needs both prompts_per_step and generations_per_prompt, "
+                              "e.g. batch: {prompts_per_step: 4, generations_per_prompt: 32}.")
+
+    @property
+    def is_set(self) -> bool:
+        return any(v is not None for v in dataclasses.asdict(self).values())
+
+    @property
+    def completions_per_step(self) -> int:
+        return int(self.prompts_per_step or 0) * int(self.generations_per_prompt or 0)
+
+    def for_processes(self, processes: int) -> dict[str, int]:
+        """The GRPOConfig batch fields for ``processes`` training processes.
+
+        Each process takes an equal share of the step's completions, in micro-batches of the
+        largest size that divides its share and is at most ``max_per_device``.
+        """
+        total = self.completions_per_step
+        if processes < 1:
+            raise RecipeError(f"{processes} processes: the number of training processes must be at least 1.")
+        if total % processes:
+            import math
+
+            fits = ", ".join(str(n) for n in range(1, total + 1) if total % n == 0)
+            step = processes // math.gcd(int(self.generations_per_prompt), processes)
+            raise RecipeError(
+                f"batch: {self.prompts_per_step} prompts x {self.generations_per_prompt} generations = {total} "
+                f"completions per step cannot be shared equally among {processes} processes; launch on a number "
+                f"of processes that divides {total} ({fits}) or set batch.prompts_per_step to a multiple of {step}.")
+        share = total // processes
+        cap = min(self.max_per_device or share, share)
+        per_device = max(n for n in range(1, cap + 1) if share % n == 0)
+        return {"per_device_train_batch_size": per_device, "gradient_accumulation_steps": share // per_device,
+                "num_generations": int(self.generations_per_prompt), "generation_batch_size": total}
+
+
 @dataclass
 class Recipe:
     """One GRPO training run, as written in a recipe YAML file."""
@@ -81,6 +146,7 @@ class Recipe:
     shuffle_seed: int = 0                  # order of rows, and the mix of languages
     prompt_template: str | None = None     # jinja2 over the problem row ({{ statement }}, {{ language }})
     system_prompt: str | None = None
+    batch: BatchSettings = field(default_factory=BatchSettings)
     grpo: dict[str, Any] = field(default_factory=dict)
     reward: RewardSettings = field(default_factory=RewardSettings)
     eval: EvalSettings = field(default_factory=EvalSettings)
@@ -96,6 +162,10 @@ class Recipe:
         for key in ("model", "dataset"):
             if not isinstance(getattr(self, key), str) or not getattr(self, key):
                 raise RecipeError(f"recipe key {key!r} must be a non-empty string (a Hub id or a local folder).")
+        clash = [k for k in BATCH_FIELDS if k in self.grpo]
+        if self.batch.is_set and clash:
+            raise RecipeError(f"recipe {self.source or self.name} sets grpo.{clash[0]} and a batch section, which "
+                              f"sets it from batch.* and the number of processes; drop grpo.{clash[0]} and set batch.* instead.")
 
     def to_dict(self) -> dict[str, Any]:
         d = dataclasses.asdict(self)
@@ -103,7 +173,7 @@ class Recipe:
         return d
 
 
-_SECTIONS = {"reward": RewardSettings, "eval": EvalSettings}
+_SECTIONS = {"batch": BatchSettings, "reward": RewardSettings, "eval": EvalSettings}
 
 
 def _field_names(cls) -> list[str]:
@@ -171,6 +241,10 @@ def recipe_from_dict(data: dict[str, Any], *, source: str = "<dict>") -> Recipe:
     """Build and check a :class:`Recipe` from a plain dict (the YAML with overrides applied)."""
     if not isinstance(data, dict):
         raise RecipeError(f"recipe {source} must be a YAML mapping of keys to values, got {type(data).__name__}.")
+    misplaced = sorted((set(data) - set(_field_names(Recipe))) & set(grpo_field_names()))
+    if misplaced:
+        raise RecipeError(f"{misplaced[0]} is a GRPOConfig field, which goes in the grpo section: write "
+                          f"grpo.{misplaced[0]}=... on the command line (or under grpo: in recipe {source}).")
     _check_keys(f"recipe {source}", data, _field_names(Recipe))
     missing = [k for k in ("model", "dataset", "languages") if k not in data]
     if missing:
@@ -226,11 +300,16 @@ def load_recipe(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -
     return recipe_from_dict(data, source=str(path))
 
 
-def grpo_config(recipe: Recipe, **extra: Any):
-    """The ``trl.GRPOConfig`` a recipe resolves to; ``extra`` wins over the recipe's grpo section."""
+def grpo_config(recipe: Recipe, *, processes: int = 1, **extra: Any):
+    """The ``trl.GRPOConfig`` a recipe resolves to for ``processes`` training processes.
+
+    A batch section fills the batch fields for that many processes; ``extra`` wins over the
+    recipe's grpo section.
+    """
     from trl import GRPOConfig
 
-    kwargs = {**recipe.grpo, **{k: v for k, v in extra.items() if v is not None}}
+    derived = recipe.batch.for_processes(processes) if recipe.batch.is_set else {}
+    kwargs = {**recipe.grpo, **derived, **{k: v for k, v in extra.items() if v is not None}}
     kwargs.setdefault("output_dir", str(Path("runs") / (recipe.name or "grpo")))
     try:
         return GRPOConfig(**kwargs)

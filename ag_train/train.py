@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,16 +41,29 @@ class Plan:
     config: Any                                   # trl.GRPOConfig
     train_rows: list[dict[str, Any]] | None = None
     notes: list[str] = field(default_factory=list)
+    processes: int = 1                            # training processes the batch was derived for
 
     @property
     def output_dir(self) -> Path:
         return Path(self.config.output_dir)
+
+    def batch(self) -> dict[str, Any]:
+        """One optimizer step for :attr:`processes` processes: prompts, completions and how they are split."""
+        c = self.config
+        completions = c.per_device_train_batch_size * self.processes * c.gradient_accumulation_steps
+        prompts = completions // c.num_generations if completions % c.num_generations == 0 else completions / c.num_generations
+        return {"processes": self.processes, "prompts_per_step": prompts,
+                "generations_per_prompt": c.num_generations, "completions_per_step": completions,
+                "per_device_train_batch_size": c.per_device_train_batch_size,
+                "gradient_accumulation_steps": c.gradient_accumulation_steps,
+                "derived_from": "the batch section" if self.recipe.batch.is_set else "the grpo section as written"}
 
     def describe(self) -> str:
         """The resolved recipe, the GRPOConfig fields that differ from TRL's defaults and the data."""
         from .card import _plain
 
         doc: dict[str, Any] = {"recipe": _plain(self.recipe.to_dict()),
+                               "batch": self.batch(),
                                "grpo_config (differs from TRL defaults)": _plain(non_default_fields(self.config))}
         if self.train_rows is not None:
             doc["train_dataset"] = _plain(data_mod.describe(self.train_rows))
@@ -80,10 +94,19 @@ def _as_recipe(recipe: str | Path | Recipe, overrides: list[str] | tuple[str, ..
     return load_recipe(recipe, overrides)
 
 
+def launch_processes() -> int:
+    """The number of training processes of this launch (``WORLD_SIZE``, set by accelerate and torchrun)."""
+    try:
+        return max(1, int(os.environ.get("WORLD_SIZE", "1")))
+    except ValueError:
+        return 1
+
+
 def plan(recipe: str | Path | Recipe, overrides: list[str] | tuple[str, ...] = (), *, output_dir: str | Path | None = None,
-         load_data: bool = True, strict_data: bool = True) -> Plan:
+         load_data: bool = True, strict_data: bool = True, processes: int | None = None) -> Plan:
     """Resolve a recipe into a ``GRPOConfig`` and its training rows, without training.
 
+    The batch section is shared among ``processes`` training processes (default: this launch's).
     With ``strict_data=False`` a dataset that cannot be loaded here (a Hub id offline) or a
     missing toolchain becomes a note instead of an error: what ``--dry-run`` wants.
     """
@@ -96,8 +119,9 @@ def plan(recipe: str | Path | Recipe, overrides: list[str] | tuple[str, ...] = (
         # A GPU recipe checked on a host without one: TrainingArguments refuses bf16 there.
         extra["use_cpu"] = True
         notes.append("no GPU here: checked with use_cpu=true added; on a GPU host the recipe runs as written.")
-    config = grpo_config(recipe, **extra)
-    result = Plan(recipe=recipe, config=config, notes=notes)
+    processes = processes or launch_processes()
+    config = grpo_config(recipe, processes=processes, **extra)
+    result = Plan(recipe=recipe, config=config, notes=notes, processes=processes)
     try:
         recipe.languages = data_mod.check_languages(recipe.languages, require_installed=True)
     except ToolchainMissingError as exc:
@@ -143,10 +167,25 @@ def _model_and_tokenizer(recipe: Recipe, out: Path):
     return model, tokenizer
 
 
+def reward_workers(recipe: Recipe) -> int:
+    """Programs one process judges at once: ``reward.workers``, else this node's cores shared
+    among the node's training processes (``LOCAL_WORLD_SIZE``), so the ranks of one node do not
+    oversubscribe its cores."""
+    if recipe.reward.workers:
+        return recipe.reward.workers
+    from ag_eval.engine import default_workers
+
+    try:
+        local = max(1, int(os.environ.get("LOCAL_WORLD_SIZE", "1")))
+    except ValueError:
+        local = 1
+    return max(1, default_workers() // local)
+
+
 def _reward_functions(recipe: Recipe):
     from .rewards import get_reward_function
 
-    return [get_reward_function(recipe.reward.name, **recipe.reward.options())]
+    return [get_reward_function(recipe.reward.name, **{**recipe.reward.options(), "workers": reward_workers(recipe)})]
 
 
 def _previous_results(out: Path) -> dict[str, Any]:
@@ -159,16 +198,26 @@ def _previous_results(out: Path) -> dict[str, Any]:
 def train(recipe: str | Path | Recipe, overrides: list[str] | tuple[str, ...] = (), *, dry_run: bool = False,
           resume: bool | str = False, output_dir: str | Path | None = None, push_to_hub: bool = False,
           callbacks: list | None = None, reward_funcs: list | None = None,
-          command: str | None = None) -> Plan | Outcome:
+          command: str | None = None, num_processes: int | None = None) -> Plan | Outcome:
     """Resolve the recipe and train; with ``dry_run`` return the :class:`Plan` without training.
 
     ``resume=True`` continues from the newest checkpoint in the run folder; a path names one.
     ``reward_funcs`` replaces the recipe's reward (any TRL reward functions).
+    ``num_processes`` (dry run only) derives the batch for that many processes instead of this launch's.
     """
+    from .versions import check_versions
+
+    check_versions()
     if dry_run:
-        return plan(recipe, overrides, output_dir=output_dir, strict_data=False)
+        return plan(recipe, overrides, output_dir=output_dir, strict_data=False, processes=num_processes)
+    if num_processes is not None and num_processes != launch_processes():
+        raise TrainError(f"num_processes={num_processes} but this launch has {launch_processes()} processes; "
+                         "start the processes with accelerate launch --num_processes N (num_processes is for dry runs).")
     p = plan(recipe, overrides, output_dir=output_dir, load_data=False)
     recipe, args = p.recipe, p.config
+    if args.world_size != p.processes:
+        raise TrainError(f"the batch was derived for {p.processes} processes (WORLD_SIZE) but training runs on "
+                         f"{args.world_size}; launch with accelerate launch or torchrun, which set WORLD_SIZE.")
     out = p.output_dir
     out.mkdir(parents=True, exist_ok=True)
     if resume is True and not any(out.glob("checkpoint-*")):
@@ -191,7 +240,7 @@ def train(recipe: str | Path | Recipe, overrides: list[str] | tuple[str, ...] = 
     evaluator = PassAtOneCallback(eval_rows, every_n_steps=ev.every_n_steps, final_rows=final_rows,
                                   max_new_tokens=ev.max_new_tokens or args.max_completion_length,
                                   temperature=ev.temperature, num_samples=ev.num_samples, batch_size=ev.batch_size,
-                                  workers=recipe.reward.workers)
+                                  workers=reward_workers(recipe))
     trainer = GRPOTrainer(model=model, reward_funcs=reward_funcs or _reward_functions(recipe), args=args,
                           train_dataset=data_mod.to_dataset(p.train_rows), processing_class=tokenizer,
                           callbacks=[evaluator, *(callbacks or [])])

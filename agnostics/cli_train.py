@@ -18,12 +18,16 @@ import click
 @click.option("--resume-from", "resume_from", type=click.Path(file_okay=False, exists=True), default=None,
               help="Continue from this checkpoint folder.")
 @click.option("--push-to-hub", is_flag=True, help="Upload the final model and its card (repo: grpo.hub_model_id).")
+@click.option("--num-processes", type=click.IntRange(min=1), default=None,
+              help="With --dry-run: derive the per-device batch and gradient accumulation for this many training "
+                   "processes (default: this launch's WORLD_SIZE).")
 def train_command(recipe: str, overrides: tuple[str, ...], dry_run: bool, output_dir: str | None, resume: bool,
-                  resume_from: str | None, push_to_hub: bool) -> None:
+                  resume_from: str | None, push_to_hub: bool, num_processes: int | None) -> None:
     """Train with GRPO as RECIPE says; OVERRIDES are key=value pairs (grpo.learning_rate=1e-5).
 
     Precedence: TRL's defaults < the recipe YAML < OVERRIDES. Launch on several GPUs with
-    `accelerate launch --config_file recipes/accelerate/... -m agnostics train RECIPE`.
+    `accelerate launch --config_file recipes/accelerate/... -m agnostics train RECIPE`: the recipe's
+    batch section is shared among the launched processes, so every launch trains the same steps.
     """
     from ag_eval.errors import AgnosticsError
 
@@ -35,7 +39,7 @@ def train_command(recipe: str, overrides: tuple[str, ...], dry_run: bool, output
         ) from None
     try:
         result = train(recipe, list(overrides), dry_run=dry_run, output_dir=output_dir,
-                       resume=resume_from or resume, push_to_hub=push_to_hub,
+                       resume=resume_from or resume, push_to_hub=push_to_hub, num_processes=num_processes,
                        command=" ".join(shlex.quote(a) for a in ("agnostics", "train", recipe, *overrides)))
     except AgnosticsError as exc:
         raise click.ClickException(str(exc)) from None

@@ -44,6 +44,7 @@ def test_paper_recipes_keep_the_papers_settings(path):
     c = plan(path, load_data=False, strict_data=False).config
     assert c.learning_rate == 5e-6 and str(c.lr_scheduler_type.value) == "cosine" and c.warmup_steps == 0.1
     assert c.num_generations == 32 and c.temperature == 0.7 and c.top_p == 0.95
+    assert c.bf16 and c.model_init_kwargs == {"dtype": "float32"}  # bf16 compute over fp32 weights
     assert c.max_completion_length == 1024 and c.beta == 0.0 and c.num_train_epochs == 1 and c.max_grad_norm == 1.0
     assert c.generation_batch_size == 128  # 4 prompts x 32 completions per optimizer step (one process)
     assert c.use_vllm and c.vllm_mode in ("colocate", "server")
@@ -63,7 +64,7 @@ def test_precedence_defaults_then_yaml_then_command_line(tmp_path):
 
 @pytest.mark.parametrize("override, message", [
     ("grpo.learnin_rate=1", "did you mean learning_rate"),
-    ("evals.split=test", "valid keys are config, dataset, description, eval"),
+    ("evals.split=test", "valid keys are batch, config, dataset, description, eval"),
     ("eval.splt=test", "valid keys are batch_size, before_after"),
     ("reward.bonus=1", "valid keys are compile_error_penalty"),
     ("languages", "is not key=value"),

@@ -67,3 +67,14 @@ def test_demo_reports_one_mean_reward_per_step(tmp_path, tiny_dataset, requires)
 
     rewards = tiny_grpo_demo(tmp_path / "demo", steps=2, dataset=tiny_dataset)
     assert len(rewards) == 2 and all(r == 0.0 for r in rewards)  # random weights write no programs
+
+
+@pytest.mark.parametrize("local_world_size", ["1", "2", "8"])
+def test_reward_workers_share_the_node_among_its_training_processes(monkeypatch, local_world_size):
+    from ag_eval.engine import default_workers
+    from ag_train.train import _reward_functions
+
+    monkeypatch.setenv("LOCAL_WORLD_SIZE", local_world_size)
+    recipe = load_recipe(tiny_recipe_path(), ["reward.workers=null"])
+    assert _reward_functions(recipe)[0].workers == max(1, default_workers() // int(local_world_size))
+    assert _reward_functions(load_recipe(tiny_recipe_path(), ["reward.workers=3"]))[0].workers == 3
