@@ -25,7 +25,8 @@ import yaml
 
 from . import data as data_mod
 from .errors import TrainError
-from .recipe import Recipe, apply_overrides, grpo_config, load_recipe, non_default_fields, recipe_from_dict
+from .recipe import (BATCH_FIELDS, Recipe, apply_overrides, grpo_config, load_recipe, non_default_fields,
+                     recipe_from_dict)
 
 logger = logging.getLogger(__name__)
 
@@ -121,6 +122,10 @@ def plan(recipe: str | Path | Recipe, overrides: list[str] | tuple[str, ...] = (
         notes.append("no GPU here: checked with use_cpu=true added; on a GPU host the recipe runs as written.")
     processes = processes or launch_processes()
     config = grpo_config(recipe, processes=processes, **extra)
+    if recipe.batch.is_set and config.world_size != processes:
+        # Checked in a process that is not part of such a launch: show what TRL derives on `processes`.
+        config.steps_per_generation = config.gradient_accumulation_steps
+        notes.append(f"batch derived for {processes} processes; this check ran in {config.world_size}.")
     result = Plan(recipe=recipe, config=config, notes=notes, processes=processes)
     try:
         recipe.languages = data_mod.check_languages(recipe.languages, require_installed=True)
@@ -277,7 +282,8 @@ def _write_results(recipe: Recipe, args, outcome: Outcome, evaluator, command: s
         except ValueError:
             pass
         command = f"agnostics train {shlex.quote(str(source))}"
-    card = render_model_card(recipe, grpo_fields=recipe.grpo, global_step=outcome.global_step,
+    batch = {k: getattr(args, k) for k in BATCH_FIELDS} if recipe.batch.is_set else {}
+    card = render_model_card(recipe, grpo_fields={**recipe.grpo, **batch}, global_step=outcome.global_step,
                              before=outcome.before, after=outcome.after, command=command,
                              model_name=(args.hub_model_id or recipe.name).split("/")[-1])
     (out / "README.md").write_text(card)
