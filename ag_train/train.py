@@ -52,7 +52,8 @@ class Plan:
         """One optimizer step for :attr:`processes` processes: prompts, completions and how they are split."""
         c = self.config
         completions = c.per_device_train_batch_size * self.processes * c.gradient_accumulation_steps
-        prompts = completions // c.num_generations if completions % c.num_generations == 0 else completions / c.num_generations
+        prompts = completions / c.num_generations
+        prompts = int(prompts) if prompts.is_integer() else prompts
         return {"processes": self.processes, "prompts_per_step": prompts,
                 "generations_per_prompt": c.num_generations, "completions_per_step": completions,
                 "per_device_train_batch_size": c.per_device_train_batch_size,
@@ -220,7 +221,7 @@ def train(recipe: str | Path | Recipe, overrides: list[str] | tuple[str, ...] = 
                          "start the processes with accelerate launch --num_processes N (num_processes is for dry runs).")
     p = plan(recipe, overrides, output_dir=output_dir, load_data=False)
     recipe, args = p.recipe, p.config
-    if args.world_size != p.processes:
+    if recipe.batch.is_set and args.world_size != p.processes:
         raise TrainError(f"the batch was derived for {p.processes} processes (WORLD_SIZE) but training runs on "
                          f"{args.world_size}; launch with accelerate launch or torchrun, which set WORLD_SIZE.")
     out = p.output_dir
