@@ -159,16 +159,20 @@ def read_jobs(input_path: str | os.PathLike, skip: IdSet | set[str] = frozenset(
 
 def run_batch(input_path: str | os.PathLike, output_path: str | os.PathLike, *, workers: int | None = None,
               fail_fast: bool = False, executor: str = "local", progress: bool = False, dedupe: bool = True,
-              cache_dir: str | os.PathLike | None = None, **executor_options) -> BatchSummary:
+              cache_dir: str | os.PathLike | None = None, verifier_url: str | None = None,
+              verifier_token: str | None = None, **executor_options) -> BatchSummary:
     """Judge a JSONL batch, appending results to ``output_path`` as they finish.
 
     The output file is locked for the whole run: a second run on it raises AgnosticsError.
-    ``executor``, ``dedupe``, ``cache_dir`` and ``executor_options`` (Ray's, e.g. ``address``)
-    as :func:`ag_eval.engine.iter_verify`."""
+    ``executor``, ``dedupe``, ``cache_dir``, ``verifier_url``, ``verifier_token`` and
+    ``executor_options`` (Ray's, e.g. ``address``) as :func:`ag_eval.engine.iter_verify`."""
     from .engine import iter_verify
     from .executors import choose_plan
+    from .executors.remote import remote_verifier
 
-    choose_plan(executor, workers, options=executor_options)  # a bad choice fails before the file is touched
+    remote = remote_verifier(verifier_url, verifier_token, from_env=executor == "local")
+    # a bad choice fails before the file is touched
+    choose_plan(executor, workers, options=executor_options, remote=remote)
     Path(output_path).parent.mkdir(parents=True, exist_ok=True)
     out = open(output_path, "a", encoding="utf-8")
     try:
@@ -181,7 +185,8 @@ def run_batch(input_path: str | os.PathLike, output_path: str | os.PathLike, *, 
         done = finished_ids(output_path)
         summary = BatchSummary(skipped=len(done), output=str(output_path))
         results = iter_verify(read_jobs(input_path, skip=done), workers=workers, fail_fast=fail_fast,
-                              executor=executor, dedupe=dedupe, cache_dir=cache_dir, **executor_options)
+                              executor=executor, dedupe=dedupe, cache_dir=cache_dir, verifier_url=remote or "",
+                              **executor_options)
         _write_results(results, out, summary, progress)
     return summary
 

@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .affinity import thread_cpu
 from .compare import parse_compare
@@ -46,6 +46,9 @@ from .verdicts import Verdict
 from .workdirs import WORKDIR_ENV, remove_workdir, work_base  # noqa: F401  (WORKDIR_ENV for callers)
 from .workdirs import make_workdir as _make_workdir
 from .workdirs import sweep_dead_workdirs as _sweep_dead_workdirs  # noqa: F401  (for callers)
+
+if TYPE_CHECKING:
+    from .executors.remote import RemoteVerifier
 
 logger = logging.getLogger(__name__)
 
@@ -278,6 +281,7 @@ def safe_verify(job: Job | dict | BaseException, *, sandbox=None, fail_fast: boo
 def iter_verify(jobs: Iterable[Job | dict | BaseException], *, workers: int | None = None, sandbox=None,
                 fail_fast: bool = False, max_pending: int | None = None, executor: str = "local",
                 dedupe: bool = True, cache_dir: str | os.PathLike | None = None,
+                verifier_url: "str | RemoteVerifier | None" = None, verifier_token: str | None = None,
                 **executor_options: Any) -> Iterator[tuple[int, Result]]:
     """Yield ``(index, result)`` as jobs finish, with bounded memory for any number of jobs.
 
@@ -286,17 +290,36 @@ def iter_verify(jobs: Iterable[Job | dict | BaseException], *, workers: int | No
     :mod:`ag_eval.executors`). ``dedupe``: identical jobs share one judgment, the copies
     marked ``reused``; ``cache_dir``: a folder where judgments outlive the batch.
     ``jobs`` may hold :data:`ag_eval.executors.IDLE` marks (a live stream with no job yet).
+
+    ``verifier_url``: the base URL of a verifier service (``agnostics serve``) to judge the
+    batch there (``workers``: jobs in flight to it); None: ``$AGNOSTICS_VERIFIER_URL`` if set
+    and the batch would run on the local executor; ``""``: here. A
+    :class:`~ag_eval.executors.remote.RemoteVerifier` sets retries and chunk size too.
+    ``verifier_token``: its bearer token (default ``$AGNOSTICS_VERIFIER_TOKEN``).
     """
-    plan = choose_plan(executor, workers, custom_sandbox=sandbox is not None, options=executor_options)
+    remote = _remote(verifier_url, verifier_token, executor=executor, sandbox=sandbox)
+    plan = choose_plan(executor, workers, custom_sandbox=sandbox is not None, options=executor_options, remote=remote)
     judge = functools.partial(safe_verify, sandbox=sandbox, fail_fast=fail_fast)
+    if remote is not None:
+        executor_options = {**executor_options, "fail_fast": fail_fast}
     sharing = None
     if dedupe:
-        sharing = Dedupe(salt=f"fail_fast={fail_fast};sandbox={type(sandbox).__name__ if sandbox else 'default'}",
-                         cache_dir=cache_dir)
+        where = f"remote:{remote.url}" if remote is not None else type(sandbox).__name__ if sandbox else "default"
+        sharing = Dedupe(salt=f"fail_fast={fail_fast};sandbox={where}", cache_dir=cache_dir)
     elif cache_dir is not None:
         raise AgnosticsError("cache_dir needs dedupe=True (a cached judgment is shared like a copy's); "
                              "drop cache_dir or turn dedupe on.")
     yield from iter_results(jobs, judge, plan, dedupe=sharing, max_pending=max_pending, **executor_options)
+
+
+def _remote(url: "str | RemoteVerifier | None", token: str | None, *, executor: str, sandbox) -> "RemoteVerifier | None":
+    """The verifier service a batch goes to: the one named, else ``$AGNOSTICS_VERIFIER_URL`` unless
+    the caller chose where to judge (an executor other than local, or a sandbox)."""
+    from .executors.remote import RemoteVerifier, remote_verifier
+
+    if isinstance(url, RemoteVerifier):
+        return url
+    return remote_verifier(url, token, from_env=executor == "local" and sandbox is None)
 
 
 def verify_many(jobs: Iterable[Job | dict], *, workers: int | None = None, sandbox=None, fail_fast: bool = False,
@@ -304,7 +327,8 @@ def verify_many(jobs: Iterable[Job | dict], *, workers: int | None = None, sandb
                 cache_dir: str | os.PathLike | None = None, **executor_options: Any) -> list[Result]:
     """Judge a batch; results come back in input order. ``progress=True`` shows a progress bar.
 
-    Options as :func:`iter_verify`; ``executor="ray"`` spreads the jobs over a Ray cluster.
+    Options as :func:`iter_verify`; ``executor="ray"`` spreads the jobs over a Ray cluster,
+    ``verifier_url="http://host:8080"`` sends them to a verifier service.
     """
     jobs = list(jobs)
     results: list[Result | None] = [None] * len(jobs)

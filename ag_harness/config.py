@@ -56,6 +56,8 @@ class EvalConfig:
     ray_address: str | None = None
     dedupe: bool = True                # identical programs of a run judged once (see ag_eval.executors.dedupe)
     cache_dir: str | None = None       # a folder where judgments outlive the run
+    verifier_url: str | None = None    # a verifier service to judge on (default: $AGNOSTICS_VERIFIER_URL)
+    verifier_token_file: str | None = None  # the file holding its token (default: $AGNOSTICS_VERIFIER_TOKEN)
     # transformers
     batch_size: int = 8
     device: str | None = None
@@ -88,6 +90,9 @@ class EvalConfig:
         if self.ray_address and self.executor != "ray":
             raise EvalError(f"ray_address={self.ray_address!r} is only used by the Ray executor; "
                             "add --executor ray or drop --ray-address.")
+        if self.verifier_url and self.executor != "local":
+            raise EvalError(f"--verifier-url sends samples to the service at {self.verifier_url}, and --executor "
+                            f"{self.executor} judges them here; drop one of them.")
         if self.cache_dir and not self.dedupe:
             raise EvalError("cache_dir shares judgments, which dedupe=False (--no-dedupe) turns off; drop one of them.")
         if self.n_samples < 1:

@@ -25,7 +25,7 @@ from .multiple import is_multiple, multiple_tasks
 from .store import RunStore, SampleKey, now
 from .summary import write_summary
 from .tasks import Task, agnostics_tasks
-from .verifier import Verifier, sample_row  # noqa: F401  (sample_row: the samples.jsonl line, for callers)
+from .verifier import Verifier, remote_verifier_of, sample_row  # noqa: F401  (sample_row: the samples.jsonl line, for callers)
 
 logger = logging.getLogger(__name__)
 
@@ -69,7 +69,8 @@ def _check_toolchains(tasks: list[Task]) -> None:
 def run_eval(cfg: EvalConfig, *, backend: Backend | None = None, progress: bool = False) -> dict[str, Any]:
     """Run (or resume) an evaluation into ``cfg.out_dir``; returns the summary."""
     tasks = load_tasks(cfg)
-    _check_toolchains(tasks)
+    if remote_verifier_of(cfg) is None:  # a verifier service's toolchains are the ones that count
+        _check_toolchains(tasks)
     store = RunStore(cfg.out_dir)
     counts: dict[str, int] = {}
     for t in tasks:

@@ -3,7 +3,8 @@
 Completions are submitted one by one from the generation loop; a background thread feeds
 them as jobs to :func:`ag_eval.iter_verify` (threads, verifier processes or Ray, as
 :func:`ag_eval.executors.choose_plan` picks by cores and ``--executor``) and appends each
-verdict to the run store as it comes back. Identical programs are judged once unless the
+verdict to the run store as it comes back (or, with ``--verifier-url``, sends them to a
+verifier service). Identical programs are judged once unless the
 run says ``dedupe=False``. A completion whose verdict never arrives (a crash, Ctrl-C) has
 no sample, so a rerun verifies it.
 """
@@ -18,6 +19,7 @@ from typing import Any
 from ag_eval import iter_verify
 from ag_eval.errors import AgnosticsError
 from ag_eval.executors import IDLE, Plan, choose_plan
+from ag_eval.executors.remote import RemoteVerifier, remote_verifier
 
 from .config import EvalConfig
 from .errors import EvalError
@@ -40,10 +42,15 @@ def sample_row(task: Task, sample: int, completion: str, result) -> dict[str, An
     }
 
 
+def remote_verifier_of(cfg: EvalConfig) -> RemoteVerifier | None:
+    """The verifier service a run's samples go to (``--verifier-url`` or ``$AGNOSTICS_VERIFIER_URL``), if any."""
+    return remote_verifier(cfg.verifier_url, token_file=cfg.verifier_token_file, from_env=cfg.executor == "local")
+
+
 def verification_plan(cfg: EvalConfig, cores: int | None = None) -> Plan:
     """Where a run's samples are verified (``cores``: the CPUs to plan for; default this machine's)."""
     return choose_plan(cfg.executor, cfg.workers, cores=cores,
-                       options=("address",) if cfg.ray_address else ())
+                       options=("address",) if cfg.ray_address else (), remote=remote_verifier_of(cfg))
 
 
 class Verifier:
@@ -52,6 +59,7 @@ class Verifier:
     def __init__(self, store: RunStore, cfg: EvalConfig, progress=None):
         self.store = store
         self.cfg = cfg
+        self.remote = remote_verifier_of(cfg)
         self.plan = verification_plan(cfg)
         self.progress = progress
         self.counts: dict[str, int] = {}
@@ -114,7 +122,7 @@ class Verifier:
         options = {"address": cfg.ray_address} if cfg.ray_address else {}
         try:
             results = iter_verify(self._jobs(), workers=cfg.workers, executor=cfg.executor, dedupe=cfg.dedupe,
-                                  cache_dir=cfg.cache_dir, **options)
+                                  cache_dir=cfg.cache_dir, verifier_url=self.remote or "", **options)
             try:
                 for index, result in results:
                     item = self._pending.pop(index, None)

@@ -18,7 +18,8 @@ class AgnosticsGroup(click.Group):
 
 
 def executor_options(command):
-    """``--executor``, ``--ray-address``, ``--no-dedupe`` and ``--cache-dir``: where and how jobs are judged."""
+    """``--executor``, ``--ray-address``, ``--no-dedupe``, ``--cache-dir``, ``--verifier-url`` and
+    ``--verifier-token-file``: where and how jobs are judged."""
     from ag_eval.executors.plan import EXECUTORS
 
     options = [
@@ -32,6 +33,12 @@ def executor_options(command):
                      help="Judge every copy of an identical program (default: judged once, the copies marked reused)."),
         click.option("--cache-dir", type=click.Path(file_okay=False), default=None,
                      help="A folder where judgments are kept and reused by later runs (content-addressed)."),
+        click.option("--verifier-url", default=None, metavar="URL",
+                     help="Judge on a verifier service (`agnostics serve`) at this base URL instead of here, "
+                          "e.g. http://verifier.internal:8080 (default: $AGNOSTICS_VERIFIER_URL); --workers is "
+                          "then the jobs kept in flight there."),
+        click.option("--verifier-token-file", type=click.Path(exists=True, dir_okay=False), default=None,
+                     help="File holding the verifier service's token (default: $AGNOSTICS_VERIFIER_TOKEN)."),
     ]
     for option in reversed(options):
         command = option(command)

@@ -137,15 +137,18 @@ def verify(language: str, code_path: str, tests_path: str, compare: str, time_li
 @executor_options
 @click.option("--no-progress", is_flag=True, help="Hide the progress bar.")
 def verify_batch(input_path: str, output_path: str, workers: int | None, fail_fast: bool, executor: str,
-                 ray_address: str | None, no_dedupe: bool, cache_dir: str | None, no_progress: bool) -> None:
+                 ray_address: str | None, no_dedupe: bool, cache_dir: str | None, verifier_url: str | None,
+                 verifier_token_file: str | None, no_progress: bool) -> None:
     """Judge every job of a JSONL file; results stream to OUTPUT as they finish (keyed by id)."""
     from ag_eval.batch import run_batch
+    from ag_eval.executors.remote import read_token
 
     if ray_address and executor != "ray":
         raise click.UsageError("--ray-address needs --executor ray (or drop --ray-address).")
     if cache_dir and no_dedupe:
         raise click.UsageError("--cache-dir shares judgments, which --no-dedupe turns off; drop one of them.")
     summary = run_batch(input_path, output_path, workers=workers, fail_fast=fail_fast, executor=executor,
-                        progress=not no_progress, dedupe=not no_dedupe, cache_dir=cache_dir,
+                        progress=not no_progress, dedupe=not no_dedupe, cache_dir=cache_dir, verifier_url=verifier_url,
+                        verifier_token=read_token(verifier_token_file) if verifier_token_file else None,
                         **({"address": ray_address} if ray_address else {}))
     click.echo(summary.format())

@@ -10,7 +10,8 @@ index of ``jobs`` exactly once, whatever the executor:
 - threads (:mod:`.threads`): this process's threads, each with its warm jails;
 - processes (:mod:`.processes`): child verifier processes, when one process's lock would
   be the limit (many cores);
-- Ray (:mod:`.ray_cluster`): verifier actors on a Ray cluster.
+- Ray (:mod:`.ray_cluster`): verifier actors on a Ray cluster;
+- remote (:mod:`.remote`): a verifier service (``agnostics serve``) over HTTP.
 
 :func:`choose_plan` (:mod:`.plan`) is the one place that picks among them, by cores and by
 the caller's ``executor``. Identical jobs share one judgment (:mod:`.dedupe`).
@@ -37,11 +38,16 @@ def iter_results(jobs: Iterable[Any], judge: Judge, plan: Plan | None = None, *,
 
     ``jobs`` may be any iterable (lazily drawn, with bounded memory) and may hold
     :data:`IDLE` marks (a live stream waiting for its next job). ``options`` go to the Ray
-    executor (``address``, ``threads_per_actor``, ``chunk_size``...).
+    executor (``address``, ``threads_per_actor``, ``chunk_size``...) or the remote one
+    (``fail_fast``: sent to the service, which runs the judge there).
     """
     plan = plan or choose_plan(options=options)
 
     def run(items: Iterable[Any]) -> Iterator[tuple[int | None, Result]]:
+        if plan.kind == "remote":
+            from .remote import iter_remote
+
+            return iter_remote(items, judge, plan.remote, inflight=plan.workers, **options)
         if plan.kind == "processes":
             from .processes import iter_processes
 

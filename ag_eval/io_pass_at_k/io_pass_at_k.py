@@ -10,6 +10,7 @@ import numpy as np
 try:  # indented so that evaluate's import scan does not suggest `pip install ag_eval`
     import ag_eval
     from ag_eval.compare import parse_compare
+    from ag_eval.executors.remote import remote_verifier
     from ag_eval.passk import estimate_pass_at_k
 except ImportError as exc:  # pragma: no cover - depends on the environment
     raise ImportError("io_pass_at_k needs the Agnostics verifier: `pip install agnostics`.") from exc
@@ -70,6 +71,12 @@ Args:
         exclude those still failing from the sample counts. "exclude": exclude them at once.
         "raise": retry once, then raise if any remain.
     progress: True to show a progress bar while programs run.
+    verifier_url: the base URL of a verifier service (`agnostics serve`) to run the programs
+        on instead of this machine, e.g. "http://verifier.internal:8080" (default: the
+        AGNOSTICS_VERIFIER_URL environment variable, else this machine); `num_workers` is
+        then the programs kept in flight there. A service that stays unreachable gives
+        `sandbox_error` verdicts, handled as `sandbox_error` says.
+    verifier_token: the service's bearer token (default: AGNOSTICS_VERIFIER_TOKEN).
 
 Returns:
     A dict with
@@ -132,7 +139,7 @@ class IOPassAtK(evaluate.Metric):
     def _compute(
         self, predictions, references, language=None, k=DEFAULT_K, compare="lines", extract_code=True,
         num_workers=None, time_limit_s=None, memory_limit_mb=None, sandbox_error="retry", progress=False,
-        dedupe=True,
+        dedupe=True, verifier_url=None, verifier_token=None,
     ):
         ks = _normalise_k(k)
         if sandbox_error not in SANDBOX_ERROR_POLICIES:
@@ -147,9 +154,12 @@ class IOPassAtK(evaluate.Metric):
         num_problems = len(predictions)
         languages = _per_problem(language, "language", num_problems)
         compares = _per_problem(compare, "compare", num_problems)
+        remote = remote_verifier(verifier_url, verifier_token)  # one clear error for a bad URL, before anything runs
         registry = ag_eval.get_registry()
         for name in sorted(set(languages)):
-            registry.get(name).require_installed()  # one clear error before anything runs
+            runner = registry.get(name)  # one clear error before anything runs
+            if remote is None:
+                runner.require_installed()  # (with a service, its toolchains are the ones that count)
         for spec in sorted(set(compares)):
             parse_compare(spec)
 
@@ -166,12 +176,13 @@ class IOPassAtK(evaluate.Metric):
                 jobs.append(ag_eval.Job.from_problem_row(row, language=languages[i], id=f"{i}/{j}", **answer))
                 owner.append(i)
 
-        results = ag_eval.verify_many(jobs, workers=num_workers, progress=progress, dedupe=dedupe)
+        where = {"verifier_url": remote or ""}
+        results = ag_eval.verify_many(jobs, workers=num_workers, progress=progress, dedupe=dedupe, **where)
         is_fault = [r.verdict is ag_eval.Verdict.SANDBOX_ERROR for r in results]
         if sandbox_error != "exclude" and any(is_fault):
             again = [x for x, bad in enumerate(is_fault) if bad]
             logger.warning("io_pass_at_k: retrying %d candidate(s) that hit a sandbox error.", len(again))
-            for x, r in zip(again, ag_eval.verify_many([jobs[x] for x in again], workers=num_workers)):
+            for x, r in zip(again, ag_eval.verify_many([jobs[x] for x in again], workers=num_workers, **where)):
                 results[x] = r
             is_fault = [r.verdict is ag_eval.Verdict.SANDBOX_ERROR for r in results]
         faults = sum(is_fault)

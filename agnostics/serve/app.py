@@ -72,8 +72,30 @@ def _json(content: Any, status: int = 200, headers: dict[str, str] | None = None
     return Response(json.dumps(content, allow_nan=False) + "\n", status, headers=headers, media_type="application/json")
 
 
-def _line(result: Result) -> bytes:
-    return (json.dumps(result.to_dict(), allow_nan=False) + "\n").encode()
+def _line(result: Result, include_code: bool = False) -> bytes:
+    return (json.dumps(result.to_dict(include_code=include_code), allow_nan=False) + "\n").encode()
+
+
+@dataclass(frozen=True)
+class JudgeOptions:
+    """How a /verify or /verify/stream request's jobs are judged: ``?fail_fast=1`` stops a program at
+    its first failing test; ``?include_code=1`` adds each result's ``code`` (the program as judged)."""
+
+    fail_fast: bool = False
+    include_code: bool = False
+
+    @classmethod
+    def from_request(cls, request: Request) -> "JudgeOptions":
+        unknown = set(request.query_params) - {"fail_fast", "include_code"}
+        if unknown:
+            raise Problem(400, f"unknown query parameter(s) {sorted(unknown)}; /verify takes fail_fast and include_code.")
+        values = {}
+        for key in ("fail_fast", "include_code"):
+            raw = request.query_params.get(key, "0").lower()
+            if raw not in ("0", "1", "true", "false"):
+                raise Problem(400, f"{key}={raw!r} is not valid; give 1 or 0.")
+            values[key] = raw in ("1", "true")
+        return cls(**values)
 
 
 def _parse_json(body: bytes) -> Any:
@@ -188,6 +210,7 @@ class Service:
         return _json(response_from_result(result))
 
     async def verify(self, request: Request) -> Response:
+        options = JudgeOptions.from_request(request)
         data = _parse_json(await self._body(request))
         if not isinstance(data, dict):
             raise Problem(400, f"the body must be one job object or {{\"jobs\": [...]}}, got {type(data).__name__}.")
@@ -199,7 +222,8 @@ class Service:
                 raise Problem(400, f"unknown language {job.language!r}; known languages: "
                                    f"{', '.join(self.registry.names())}.")
             self._admit(1)
-            return _json((await self.scheduler.start(job)).to_dict())
+            result = await self.scheduler.start(job, fail_fast=options.fail_fast)
+            return _json(result.to_dict(include_code=options.include_code))
         if set(data) != {"jobs"} or not isinstance(data["jobs"], list):
             raise Problem(400, "a batch body is {\"jobs\": [job, ...]} and nothing else.")
         entries = [_job_or_failure(d, i) for i, d in enumerate(data["jobs"])]
@@ -208,18 +232,19 @@ class Service:
             raise Problem(413, f"a batch of {len(jobs)} jobs is over the service's limit of "
                                f"{self.config.max_inflight} in flight; send it to /verify/stream, or split it.")
         self._admit(len(jobs))
-        tasks = {id(e): self.scheduler.start(e) for e in jobs}
+        tasks = {id(e): self.scheduler.start(e, fail_fast=options.fail_fast) for e in jobs}
         results = [e if isinstance(e, Result) else await tasks[id(e)] for e in entries]
-        return _json({"results": [r.to_dict() for r in results]})
+        return _json({"results": [r.to_dict(include_code=options.include_code) for r in results]})
 
     async def verify_stream(self, request: Request) -> Response:
         started = time.perf_counter()
+        options = JudgeOptions.from_request(request)
         body = await self._body(request)
         entries = self._stream_entries(body)
         if self.scheduler.inflight >= self.config.max_inflight:
             self._admit(1)  # raises the 429
         window = self.config.stream_window or 4 * self.config.workers
-        return StreamingResponse(self._stream(entries, window, started), media_type="application/x-ndjson")
+        return StreamingResponse(self._stream(entries, window, started, options), media_type="application/x-ndjson")
 
     def _stream_entries(self, body: bytes) -> list[Job | Result]:
         try:
@@ -247,7 +272,7 @@ class Service:
             raise Problem(400, "the body holds no jobs; send one job object per line, or {\"jobs\": [...]}.")
         return entries
 
-    async def _stream(self, entries: list[Job | Result], window: int, started: float):
+    async def _stream(self, entries: list[Job | Result], window: int, started: float, options: JudgeOptions):
         pending: set[asyncio.Task] = set()
 
         async def finished(block: bool):
@@ -261,20 +286,20 @@ class Service:
         try:
             for entry in entries:
                 if isinstance(entry, Result):
-                    yield _line(entry)
+                    yield _line(entry, options.include_code)
                     continue
                 while len(pending) >= window or not self.scheduler.try_admit(1):
                     if pending:
                         for result in await finished(block=True):
-                            yield _line(result)
+                            yield _line(result, options.include_code)
                     else:
                         await self.scheduler.wait_freed()
-                pending.add(self.scheduler.start(entry))
+                pending.add(self.scheduler.start(entry, fail_fast=options.fail_fast))
                 for result in await finished(block=False):
-                    yield _line(result)
+                    yield _line(result, options.include_code)
             while pending:
                 for result in await finished(block=True):
-                    yield _line(result)
+                    yield _line(result, options.include_code)
         finally:  # a client that hangs up leaves its started jobs to finish and free their places
             self.metrics.latency.labels("/verify/stream").observe(time.perf_counter() - started)
 

@@ -47,8 +47,8 @@ class Server:
         return self.proc.wait(timeout=timeout)
 
 
-def start_server(tmp: Path, *args: str, token: str | None = None) -> Server:
-    port = free_port()
+def start_server(tmp: Path, *args: str, token: str | None = None, port: int | None = None) -> Server:
+    port = port or free_port()
     argv = [sys.executable, "-m", "agnostics", "serve", "--host", "127.0.0.1", "--port", str(port), *args]
     if token:
         token_file = tmp / f"token-{port}"
@@ -78,8 +78,8 @@ def serve(tmp_path_factory):
     """Start servers for a module; every one is stopped at its end."""
     started: list[Server] = []
 
-    def start(*args: str, token: str | None = None) -> Server:
-        server = start_server(tmp_path_factory.mktemp("serve"), *args, token=token)
+    def start(*args: str, token: str | None = None, port: int | None = None) -> Server:
+        server = start_server(tmp_path_factory.mktemp("serve"), *args, token=token, port=port)
         started.append(server)
         return server
 
