@@ -60,8 +60,10 @@ def generate(model, tokenizer, prompts: list[list[dict[str, str]]], *, max_new_t
     return out
 
 
-def judge(rows: list[dict[str, Any]], completions: list[list[str]], *, workers: int | None = None) -> dict[str, Any]:
-    """Raw counts from verifying each row's completions: per language, passes and samples."""
+def judge(rows: list[dict[str, Any]], completions: list[list[str]], *, workers: int | None = None,
+          verifier_url: Any = None) -> dict[str, Any]:
+    """Raw counts from verifying each row's completions: per language, passes and samples.
+    ``verifier_url``: a verifier service to judge on (see :func:`ag_eval.engine.iter_verify`)."""
     from ag_eval.engine import verify_many
 
     jobs, owners = [], []
@@ -72,7 +74,7 @@ def judge(rows: list[dict[str, Any]], completions: list[list[str]], *, workers: 
                          "time_limit_s": float(row.get("time_limit_s") or 5.0),
                          "memory_limit_mb": int(row.get("memory_limit_mb") or 512)})
             owners.append(i)
-    results = verify_many(jobs, workers=workers, fail_fast=True)
+    results = verify_many(jobs, workers=workers, fail_fast=True, verifier_url=verifier_url)
     counts: dict[str, Any] = {"languages": {}, "verdicts": Counter()}
     per_row: dict[int, list[bool]] = {}
     for owner, result in zip(owners, results):
@@ -121,7 +123,7 @@ def share_rows(rows: list[dict[str, Any]], rank: int, world: int) -> tuple[list[
 def evaluate_pass_at_1(model, tokenizer, rows: list[dict[str, Any]], *, max_new_tokens: int, temperature: float = 0.0,
                        num_samples: int = 1, batch_size: int = 8, accelerator=None,
                        chat_template_kwargs: dict[str, Any] | None = None, workers: int | None = None,
-                       synced_gpus: bool | None = None) -> dict[str, Any]:
+                       synced_gpus: bool | None = None, verifier_url: Any = None) -> dict[str, Any]:
     """pass@1 of ``model`` on view rows; with an ``accelerator`` the rows are shared among ranks."""
     started = time.monotonic()
     distributed = accelerator is not None and accelerator.num_processes > 1
@@ -139,7 +141,7 @@ def evaluate_pass_at_1(model, tokenizer, rows: list[dict[str, Any]], *, max_new_
     finally:
         if was_training:
             model.train()
-    counts = judge(mine, completions[:real], workers=workers)
+    counts = judge(mine, completions[:real], workers=workers, verifier_url=verifier_url)
     if distributed:
         from accelerate.utils import gather_object
 
@@ -167,12 +169,12 @@ class PassAtOneCallback(TrainerCallback):
 
     def __init__(self, rows: list[dict[str, Any]] | None = None, *, every_n_steps: int = 0, max_new_tokens: int,
                  final_rows: list[dict[str, Any]] | None = None, temperature: float = 0.0, num_samples: int = 1,
-                 batch_size: int = 8, workers: int | None = None):
+                 batch_size: int = 8, workers: int | None = None, verifier_url: Any = None):
         self.rows = rows or []
         self.final_rows = final_rows or []
         self.every_n_steps = every_n_steps
         self.options = dict(max_new_tokens=max_new_tokens, temperature=temperature, num_samples=num_samples,
-                            batch_size=batch_size, workers=workers)
+                            batch_size=batch_size, workers=workers, verifier_url=verifier_url)
         self.trainer = None
         self.history: list[dict[str, Any]] = []
         self.before: dict[str, Any] | None = None

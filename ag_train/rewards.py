@@ -74,13 +74,17 @@ class VerifierReward:
     - ``workers``: programs judged at once (default: the verifier's, one per CPU).
     - ``sandbox``: the sandbox object the verifier runs programs in (default: nsjail).
     - ``log_metrics``: report verdict rates and latency through TRL's ``log_metric``.
+    - ``verifier_url``, ``verifier_token``: judge on a verifier service (``agnostics serve``)
+      instead of this node (default: ``$AGNOSTICS_VERIFIER_URL`` and ``$AGNOSTICS_VERIFIER_TOKEN``);
+      ``workers`` is then the jobs kept in flight there. A service that stays unreachable
+      gives ``sandbox_error``, so the reward is None, never 0.
     """
 
     is_async = True
 
     def __init__(self, name: str = "io_pass", *, partial_credit: bool = False, no_code_penalty: float = 0.0,
                  compile_error_penalty: float = 0.0, workers: int | None = None, sandbox: Any = None,
-                 log_metrics: bool = True) -> None:
+                 log_metrics: bool = True, verifier_url: Any = None, verifier_token: str | None = None) -> None:
         for key, value in (("no_code_penalty", no_code_penalty), ("compile_error_penalty", compile_error_penalty)):
             if not isinstance(value, (int, float)) or value < 0:
                 raise RewardError(f"reward option {key}={value!r} must be a number >= 0 (it is subtracted from 0.0).")
@@ -93,6 +97,8 @@ class VerifierReward:
         self.workers = workers
         self.sandbox = sandbox
         self.log_metrics = log_metrics
+        self.verifier_url = verifier_url  # a base URL, or an ag_eval RemoteVerifier
+        self.verifier_token = verifier_token
 
     def __repr__(self) -> str:
         return (f"{type(self).__name__}({self.__name__!r}, partial_credit={self.partial_credit}, "
@@ -178,7 +184,8 @@ class VerifierReward:
         started = time.monotonic()
         jobs = self.jobs(completions, columns)
         results = await averify_many(jobs, workers=self.workers, sandbox=self.sandbox,
-                                     fail_fast=not self.partial_credit)
+                                     fail_fast=not self.partial_credit, verifier_url=self.verifier_url,
+                                     verifier_token=self.verifier_token)
         rewards = [self.score(r) for r in results]
         self.report(results, rewards, time.monotonic() - started, columns)
         return rewards
@@ -195,7 +202,8 @@ class SyncVerifierReward(VerifierReward):
 
         started = time.monotonic()
         jobs = self.jobs(completions, columns)
-        results = verify_many(jobs, workers=self.workers, sandbox=self.sandbox, fail_fast=not self.partial_credit)
+        results = verify_many(jobs, workers=self.workers, sandbox=self.sandbox, fail_fast=not self.partial_credit,
+                              verifier_url=self.verifier_url, verifier_token=self.verifier_token)
         rewards = [self.score(r) for r in results]
         self.report(results, rewards, time.monotonic() - started, columns)
         return rewards
@@ -208,7 +216,8 @@ REWARD_FUNCTIONS: dict[str, tuple[type[VerifierReward], dict[str, Any]]] = {
     "io_partial": (VerifierReward, {"partial_credit": True}),
 }
 
-_OPTIONS = ("partial_credit", "no_code_penalty", "compile_error_penalty", "workers", "sandbox", "log_metrics")
+_OPTIONS = ("partial_credit", "no_code_penalty", "compile_error_penalty", "workers", "sandbox", "log_metrics",
+            "verifier_url", "verifier_token")
 
 
 def reward_names() -> list[str]:

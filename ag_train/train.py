@@ -173,12 +173,15 @@ def _model_and_tokenizer(recipe: Recipe, out: Path):
     return model, tokenizer
 
 
-def reward_workers(recipe: Recipe) -> int:
+def reward_workers(recipe: Recipe, remote: Any = None) -> int | None:
     """Programs one process judges at once: ``reward.workers``, else this node's cores shared
     among the node's training processes (``LOCAL_WORLD_SIZE``), so the ranks of one node do not
-    oversubscribe its cores."""
+    oversubscribe its cores. With a verifier service (``remote``), the jobs kept in flight
+    there: ``reward.workers``, else the remote executor's default."""
     if recipe.reward.workers:
         return recipe.reward.workers
+    if remote is not None:
+        return None
     from ag_eval.engine import default_workers
 
     try:
@@ -188,10 +191,12 @@ def reward_workers(recipe: Recipe) -> int:
     return max(1, default_workers() // local)
 
 
-def _reward_functions(recipe: Recipe):
+def _reward_functions(recipe: Recipe, remote: Any = None):
     from .rewards import get_reward_function
 
-    return [get_reward_function(recipe.reward.name, **{**recipe.reward.options(), "workers": reward_workers(recipe)})]
+    where = {"verifier_url": remote or ""}  # resolved once: the service, or this node
+    return [get_reward_function(recipe.reward.name, **{**recipe.reward.options(),
+                                                       "workers": reward_workers(recipe, remote), **where})]
 
 
 def _previous_results(out: Path) -> dict[str, Any]:
@@ -204,8 +209,13 @@ def _previous_results(out: Path) -> dict[str, Any]:
 def train(recipe: str | Path | Recipe, overrides: list[str] | tuple[str, ...] = (), *, dry_run: bool = False,
           resume: bool | str = False, output_dir: str | Path | None = None, push_to_hub: bool = False,
           callbacks: list | None = None, reward_funcs: list | None = None,
-          command: str | None = None, num_processes: int | None = None) -> Plan | Outcome:
+          command: str | None = None, num_processes: int | None = None, verifier_url: str | None = None,
+          verifier_token: str | None = None) -> Plan | Outcome:
     """Resolve the recipe and train; with ``dry_run`` return the :class:`Plan` without training.
+
+    ``verifier_url`` / ``verifier_token``: judge rewards and evaluations on a verifier service
+    (``agnostics serve``) instead of this node (default: ``$AGNOSTICS_VERIFIER_URL``,
+    ``$AGNOSTICS_VERIFIER_TOKEN``).
 
     ``resume=True`` continues from the newest checkpoint in the run folder; a path names one.
     ``reward_funcs`` replaces the recipe's reward (any TRL reward functions).
@@ -219,6 +229,9 @@ def train(recipe: str | Path | Recipe, overrides: list[str] | tuple[str, ...] = 
     if num_processes is not None and num_processes != launch_processes():
         raise TrainError(f"num_processes={num_processes} but this launch has {launch_processes()} processes; "
                          "start the processes with accelerate launch --num_processes N (num_processes is for dry runs).")
+    from ag_eval.executors.remote import remote_verifier
+
+    remote = remote_verifier(verifier_url, verifier_token)  # a bad URL fails before anything loads
     p = plan(recipe, overrides, output_dir=output_dir, load_data=False)
     recipe, args = p.recipe, p.config
     if recipe.batch.is_set and args.world_size != p.processes:
@@ -246,8 +259,10 @@ def train(recipe: str | Path | Recipe, overrides: list[str] | tuple[str, ...] = 
     evaluator = PassAtOneCallback(eval_rows, every_n_steps=ev.every_n_steps, final_rows=final_rows,
                                   max_new_tokens=ev.max_new_tokens or args.max_completion_length,
                                   temperature=ev.temperature, num_samples=ev.num_samples, batch_size=ev.batch_size,
-                                  workers=reward_workers(recipe))
-    trainer = GRPOTrainer(model=model, reward_funcs=reward_funcs or _reward_functions(recipe), args=args,
+                                  workers=reward_workers(recipe, remote), verifier_url=remote or "")
+    if remote is not None:
+        logger.info("rewards and evaluations judged on %s", remote.url)
+    trainer = GRPOTrainer(model=model, reward_funcs=reward_funcs or _reward_functions(recipe, remote), args=args,
                           train_dataset=data_mod.to_dataset(p.train_rows), processing_class=tokenizer,
                           callbacks=[evaluator, *(callbacks or [])])
     evaluator.attach(trainer)

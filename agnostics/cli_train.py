@@ -21,8 +21,14 @@ import click
 @click.option("--num-processes", type=click.IntRange(min=1), default=None,
               help="With --dry-run: derive the per-device batch and gradient accumulation for this many training "
                    "processes (default: this launch's WORLD_SIZE).")
+@click.option("--verifier-url", default=None, metavar="URL",
+              help="Judge rewards and evaluations on a verifier service (`agnostics serve`) at this base URL, "
+                   "e.g. a CPU pool at http://verifier.internal:8080 (default: $AGNOSTICS_VERIFIER_URL).")
+@click.option("--verifier-token-file", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="File holding the verifier service's token (default: $AGNOSTICS_VERIFIER_TOKEN).")
 def train_command(recipe: str, overrides: tuple[str, ...], dry_run: bool, output_dir: str | None, resume: bool,
-                  resume_from: str | None, push_to_hub: bool, num_processes: int | None) -> None:
+                  resume_from: str | None, push_to_hub: bool, num_processes: int | None, verifier_url: str | None,
+                  verifier_token_file: str | None) -> None:
     """Train with GRPO as RECIPE says; OVERRIDES are key=value pairs (grpo.learning_rate=1e-5).
 
     Precedence: TRL's defaults < the recipe YAML < OVERRIDES. Launch on several GPUs with
@@ -38,9 +44,13 @@ def train_command(recipe: str, overrides: tuple[str, ...], dry_run: bool, output
             f"training needs {exc.name}, which is not installed; install the extra: pip install 'agnostics[train]'."
         ) from None
     try:
+        from ag_eval.executors.remote import read_token
+
+        token = read_token(verifier_token_file) if verifier_token_file else None
         result = train(recipe, list(overrides), dry_run=dry_run, output_dir=output_dir,
                        resume=resume_from or resume, push_to_hub=push_to_hub, num_processes=num_processes,
-                       command=" ".join(shlex.quote(a) for a in ("agnostics", "train", recipe, *overrides)))
+                       command=" ".join(shlex.quote(a) for a in ("agnostics", "train", recipe, *overrides)),
+                       verifier_url=verifier_url, verifier_token=token)
     except AgnosticsError as exc:
         raise click.ClickException(str(exc)) from None
     if dry_run:

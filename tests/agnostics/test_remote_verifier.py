@@ -145,6 +145,34 @@ def test_reward_function_on_a_service_scores_as_here(pool, requires, monkeypatch
     assert _metric_value(pool, "agnostics_verdicts_total") - judged_before == 3  # judged there
 
 
+def test_reward_function_built_with_a_verifier_url(pool, requires, no_env):
+    from ag_train.rewards import get_reward_function
+
+    requires("lua")
+    reward = get_reward_function("io_pass_sync", verifier_url=pool.url, verifier_token=pool.token)
+    judged_before = _metric_value(pool, "agnostics_verdicts_total")
+    rewards = reward(prompts=["p"] * 2, completions=[f"```lua\n{LUA_SUM}```", "```lua\nprint(3)\n```"],
+                     language=["lua"] * 2, tests=[SUM_TESTS] * 2)
+    assert rewards == [1.0, 0.0]
+    assert _metric_value(pool, "agnostics_verdicts_total") - judged_before == 2
+
+
+def test_training_rewards_go_to_the_service_with_its_own_in_flight_default(pool, requires, no_env):
+    from ag_eval.executors.remote import remote_verifier
+    from ag_train.demo import tiny_recipe_path
+    from ag_train.recipe import load_recipe
+    from ag_train.train import _reward_functions
+
+    requires("lua")
+    recipe = load_recipe(tiny_recipe_path(), ["reward.workers=null"])
+    reward = _reward_functions(recipe, remote_verifier(pool.url, pool.token))[0]
+    assert reward.workers is None  # the remote executor's default, not this node's cores
+    judged_before = _metric_value(pool, "agnostics_verdicts_total")
+    out = reward(prompts=["p"], completions=[f"```lua\n{LUA_SUM}```"], language=["lua"], tests=[SUM_TESTS])
+    out = asyncio.run(out) if asyncio.iscoroutine(out) else out
+    assert out == [1.0] and _metric_value(pool, "agnostics_verdicts_total") - judged_before == 1
+
+
 def test_a_busy_service_answers_429_and_the_batch_waits_its_turn(serve, requires, no_env):
     requires("python")
     busy = serve("--workers", "1", "--max-inflight", "1")
