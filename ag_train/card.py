@@ -53,7 +53,7 @@ def render_model_card(recipe: Recipe, *, grpo_fields: dict[str, Any], global_ste
                              keep_trailing_newline=True, autoescape=False)
     shown = {k: v for k, v in grpo_fields.items() if k not in ("output_dir", "logging_dir", "hub_token")}
     reward_options = ", ".join(f"{k}={v}" for k, v in recipe.reward.options().items()
-                               if v not in (False, 0, 0.0) and k != "workers")
+                               if v not in (False, 0, 0.0) and k not in ("workers", "dedupe"))
     ev = recipe.eval
     return env.get_template(TEMPLATE).render(
         model_name=model_name or recipe.name or "agnostics-grpo", base_model=recipe.model, license=license,

@@ -61,20 +61,20 @@ def generate(model, tokenizer, prompts: list[list[dict[str, str]]], *, max_new_t
 
 
 def judge(rows: list[dict[str, Any]], completions: list[list[str]], *, workers: int | None = None,
-          verifier_url: Any = None) -> dict[str, Any]:
+          verifier_url: Any = None, dedupe: bool = True) -> dict[str, Any]:
     """Raw counts from verifying each row's completions: per language, passes and samples.
-    ``verifier_url``: a verifier service to judge on (see :func:`ag_eval.engine.iter_verify`)."""
+    ``verifier_url``: a verifier service to judge on (see :func:`ag_eval.engine.iter_verify`);
+    ``dedupe=False`` judges every copy of an identical program."""
     from ag_eval.engine import verify_many
+
+    from .rewards import row_job
 
     jobs, owners = [], []
     for i, (row, samples) in enumerate(zip(rows, completions)):
         for j, text in enumerate(samples):
-            jobs.append({"id": f"{row['problem_id']}#{j}", "language": row["language"], "completion": text,
-                         "tests": row["tests"], "compare": row.get("compare") or "lines",
-                         "time_limit_s": float(row.get("time_limit_s") or 5.0),
-                         "memory_limit_mb": int(row.get("memory_limit_mb") or 512)})
+            jobs.append(row_job(row, text, f"{row['problem_id']}#{j}"))
             owners.append(i)
-    results = verify_many(jobs, workers=workers, fail_fast=True, verifier_url=verifier_url)
+    results = verify_many(jobs, workers=workers, fail_fast=True, dedupe=dedupe, verifier_url=verifier_url)
     counts: dict[str, Any] = {"languages": {}, "verdicts": Counter()}
     per_row: dict[int, list[bool]] = {}
     for owner, result in zip(owners, results):
@@ -123,7 +123,7 @@ def share_rows(rows: list[dict[str, Any]], rank: int, world: int) -> tuple[list[
 def evaluate_pass_at_1(model, tokenizer, rows: list[dict[str, Any]], *, max_new_tokens: int, temperature: float = 0.0,
                        num_samples: int = 1, batch_size: int = 8, accelerator=None,
                        chat_template_kwargs: dict[str, Any] | None = None, workers: int | None = None,
-                       synced_gpus: bool | None = None, verifier_url: Any = None) -> dict[str, Any]:
+                       synced_gpus: bool | None = None, verifier_url: Any = None, dedupe: bool = True) -> dict[str, Any]:
     """pass@1 of ``model`` on view rows; with an ``accelerator`` the rows are shared among ranks."""
     started = time.monotonic()
     distributed = accelerator is not None and accelerator.num_processes > 1
@@ -141,7 +141,7 @@ def evaluate_pass_at_1(model, tokenizer, rows: list[dict[str, Any]], *, max_new_
     finally:
         if was_training:
             model.train()
-    counts = judge(mine, completions[:real], workers=workers, verifier_url=verifier_url)
+    counts = judge(mine, completions[:real], workers=workers, verifier_url=verifier_url, dedupe=dedupe)
     if distributed:
         from accelerate.utils import gather_object
 
@@ -169,12 +169,12 @@ class PassAtOneCallback(TrainerCallback):
 
     def __init__(self, rows: list[dict[str, Any]] | None = None, *, every_n_steps: int = 0, max_new_tokens: int,
                  final_rows: list[dict[str, Any]] | None = None, temperature: float = 0.0, num_samples: int = 1,
-                 batch_size: int = 8, workers: int | None = None, verifier_url: Any = None):
+                 batch_size: int = 8, workers: int | None = None, verifier_url: Any = None, dedupe: bool = True):
         self.rows = rows or []
         self.final_rows = final_rows or []
         self.every_n_steps = every_n_steps
         self.options = dict(max_new_tokens=max_new_tokens, temperature=temperature, num_samples=num_samples,
-                            batch_size=batch_size, workers=workers, verifier_url=verifier_url)
+                            batch_size=batch_size, workers=workers, verifier_url=verifier_url, dedupe=dedupe)
         self.trainer = None
         self.history: list[dict[str, Any]] = []
         self.before: dict[str, Any] | None = None

@@ -37,6 +37,11 @@ class RewardSettings:
     no_code_penalty: float = 0.0
     compile_error_penalty: float = 0.0
     workers: int | None = None
+    dedupe: bool = True                    # identical programs judged once (rewards and evaluations)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.dedupe, bool):
+            raise RecipeError(f"reward.dedupe={self.dedupe!r} must be true or false (false judges every copy).")
 
     def options(self) -> dict[str, Any]:
         opts = {k: v for k, v in dataclasses.asdict(self).items() if k != "name"}

@@ -15,9 +15,10 @@ answers without code or that do not compile are options, off by default: partial
 is easily exploited (empty programs, hard-coded visible tests).
 
 Each call reports, through TRL's ``log_metric`` hook, the rate of every verdict
-(``verdicts/<verdict>``), the pass rate per language (``pass_rate/<language>``) and the
-reward latency (``reward/latency_s``); the per-completion verdict goes to the completions
-table through ``log_extra``.
+(``verdicts/<verdict>``), the pass rate per language (``pass_rate/<language>``), the
+reward latency (``reward/latency_s``) and the share of completions whose verdict was shared
+with an identical program's (``reward/reused``); the per-completion verdict goes to the
+completions table through ``log_extra``.
 """
 
 from __future__ import annotations
@@ -28,7 +29,9 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
-from ag_eval.jobs import DEFAULT_MEMORY_LIMIT_MB, DEFAULT_TIME_LIMIT_S
+from ag_eval.batch import JobLineError
+from ag_eval.errors import JobError
+from ag_eval.jobs import Job
 from ag_eval.verdicts import Verdict
 
 from .errors import RewardError
@@ -36,6 +39,18 @@ from .errors import RewardError
 logger = logging.getLogger(__name__)
 
 _HOOKS = ("log_metric", "log_extra", "trainer_state", "completion_ids", "environments")
+#: The row columns a job is built from (:meth:`ag_eval.jobs.Job.from_problem_row`).
+JOB_COLUMNS = ("problem_id", "language", "tests", "compare", "time_limit_s", "memory_limit_mb", "mode")
+
+
+def row_job(row: dict[str, Any], completion: str, job_id: str) -> Job | JobLineError:
+    """The job judging ``completion`` on ``row`` (limits left out: :mod:`ag_eval.limits`' defaults).
+    A malformed row gives its error instead, which the verifier reports as that job's
+    ``sandbox_error`` (reward None) while the rest of the batch is judged."""
+    try:
+        return Job.from_problem_row(row, completion, id=job_id)
+    except JobError as exc:
+        return JobLineError(str(exc), job_id)
 
 
 def completion_text(completion: Any) -> str:
@@ -74,6 +89,8 @@ class VerifierReward:
     - ``workers``: programs judged at once (default: the verifier's, one per CPU).
     - ``sandbox``: the sandbox object the verifier runs programs in (default: nsjail).
     - ``log_metrics``: report verdict rates and latency through TRL's ``log_metric``.
+    - ``dedupe``: identical programs in a batch are judged once, the copies sharing the verdict
+      (on by default; off runs every copy, e.g. for programs whose verdict is not deterministic).
     - ``verifier_url``, ``verifier_token``: judge on a verifier service (``agnostics serve``)
       instead of this node (default: ``$AGNOSTICS_VERIFIER_URL`` and ``$AGNOSTICS_VERIFIER_TOKEN``);
       ``workers`` is then the jobs kept in flight there. A service that stays unreachable
@@ -84,12 +101,15 @@ class VerifierReward:
 
     def __init__(self, name: str = "io_pass", *, partial_credit: bool = False, no_code_penalty: float = 0.0,
                  compile_error_penalty: float = 0.0, workers: int | None = None, sandbox: Any = None,
-                 log_metrics: bool = True, verifier_url: Any = None, verifier_token: str | None = None) -> None:
+                 log_metrics: bool = True, verifier_url: Any = None, verifier_token: str | None = None,
+                 dedupe: bool = True) -> None:
         for key, value in (("no_code_penalty", no_code_penalty), ("compile_error_penalty", compile_error_penalty)):
             if not isinstance(value, (int, float)) or value < 0:
                 raise RewardError(f"reward option {key}={value!r} must be a number >= 0 (it is subtracted from 0.0).")
         if workers is not None and (not isinstance(workers, int) or workers < 1):
             raise RewardError(f"reward option workers={workers!r} must be a positive integer.")
+        if not isinstance(dedupe, bool):
+            raise RewardError(f"reward option dedupe={dedupe!r} must be True or False (False judges every copy).")
         self.__name__ = name
         self.partial_credit = bool(partial_credit)
         self.no_code_penalty = float(no_code_penalty)
@@ -99,6 +119,7 @@ class VerifierReward:
         self.log_metrics = log_metrics
         self.verifier_url = verifier_url  # a base URL, or an ag_eval RemoteVerifier
         self.verifier_token = verifier_token
+        self.dedupe = dedupe
 
     def __repr__(self) -> str:
         return (f"{type(self).__name__}({self.__name__!r}, partial_credit={self.partial_credit}, "
@@ -106,7 +127,7 @@ class VerifierReward:
 
     # -- the pieces ----------------------------------------------------------------------
 
-    def jobs(self, completions: Sequence[Any], columns: dict[str, Any]) -> list[dict[str, Any]]:
+    def jobs(self, completions: Sequence[Any], columns: dict[str, Any]) -> list[Job | JobLineError]:
         """One verifier job per completion, from the row columns TRL passes along."""
         n = len(completions)
         if "language" not in columns or "tests" not in columns:
@@ -116,25 +137,9 @@ class VerifierReward:
                 "per-language view (ag_datasets.language_view), which adds language, tests and limits."
             )
 
-        def col(key: str, default: Any) -> list[Any]:
-            values = columns.get(key)
-            if values is None:
-                return [default] * n
-            return [default if v is None else v for v in values]
-
-        ids = col("problem_id", "row")
-        languages, tests, compares = col("language", None), col("tests", []), col("compare", "lines")
-        time_limits = col("time_limit_s", DEFAULT_TIME_LIMIT_S)
-        memory_limits = col("memory_limit_mb", DEFAULT_MEMORY_LIMIT_MB)
-        return [
-            {
-                "id": f"{ids[i]}#{i}", "language": languages[i], "completion": completion_text(completions[i]),
-                "tests": [{"input": t["input"], "output": t["output"]} for t in tests[i]],
-                "compare": compares[i], "time_limit_s": float(time_limits[i]),
-                "memory_limit_mb": int(memory_limits[i]),
-            }
-            for i in range(n)
-        ]
+        rows = [{key: columns[key][i] for key in JOB_COLUMNS if columns.get(key) is not None} for i in range(n)]
+        return [row_job(row, completion_text(completions[i]), f"{row.get('problem_id') or 'row'}#{i}")
+                for i, row in enumerate(rows)]
 
     def score(self, result) -> float | None:
         """The reward of one verifier result."""
@@ -173,6 +178,7 @@ class VerifierReward:
         for language, passes in sorted(by_language.items()):
             log_metric(f"pass_rate/{language}", sum(passes) / len(passes))
         log_metric("reward/latency_s", latency_s)
+        log_metric("reward/reused", sum(r.reused for r in results) / n)
         log_metric("reward/program_time_s", sum(r.time_s for r in results) / n)
 
     # -- TRL entry point -----------------------------------------------------------------
@@ -184,8 +190,8 @@ class VerifierReward:
         started = time.monotonic()
         jobs = self.jobs(completions, columns)
         results = await averify_many(jobs, workers=self.workers, sandbox=self.sandbox,
-                                     fail_fast=not self.partial_credit, verifier_url=self.verifier_url,
-                                     verifier_token=self.verifier_token)
+                                     fail_fast=not self.partial_credit, dedupe=self.dedupe,
+                                     verifier_url=self.verifier_url, verifier_token=self.verifier_token)
         rewards = [self.score(r) for r in results]
         self.report(results, rewards, time.monotonic() - started, columns)
         return rewards
@@ -203,7 +209,7 @@ class SyncVerifierReward(VerifierReward):
         started = time.monotonic()
         jobs = self.jobs(completions, columns)
         results = verify_many(jobs, workers=self.workers, sandbox=self.sandbox, fail_fast=not self.partial_credit,
-                              verifier_url=self.verifier_url, verifier_token=self.verifier_token)
+                              dedupe=self.dedupe, verifier_url=self.verifier_url, verifier_token=self.verifier_token)
         rewards = [self.score(r) for r in results]
         self.report(results, rewards, time.monotonic() - started, columns)
         return rewards
@@ -217,7 +223,7 @@ REWARD_FUNCTIONS: dict[str, tuple[type[VerifierReward], dict[str, Any]]] = {
 }
 
 _OPTIONS = ("partial_credit", "no_code_penalty", "compile_error_penalty", "workers", "sandbox", "log_metrics",
-            "verifier_url", "verifier_token")
+            "verifier_url", "verifier_token", "dedupe")
 
 
 def reward_names() -> list[str]:

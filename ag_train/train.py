@@ -259,7 +259,8 @@ def train(recipe: str | Path | Recipe, overrides: list[str] | tuple[str, ...] = 
     evaluator = PassAtOneCallback(eval_rows, every_n_steps=ev.every_n_steps, final_rows=final_rows,
                                   max_new_tokens=ev.max_new_tokens or args.max_completion_length,
                                   temperature=ev.temperature, num_samples=ev.num_samples, batch_size=ev.batch_size,
-                                  workers=reward_workers(recipe, remote), verifier_url=remote or "")
+                                  workers=reward_workers(recipe, remote), verifier_url=remote or "",
+                                  dedupe=recipe.reward.dedupe)
     if remote is not None:
         logger.info("rewards and evaluations judged on %s", remote.url)
     trainer = GRPOTrainer(model=model, reward_funcs=reward_funcs or _reward_functions(recipe, remote), args=args,

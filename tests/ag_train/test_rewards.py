@@ -116,6 +116,30 @@ def test_compile_error_penalty_applies_to_compiled_languages(requires):
     assert call(get_reward_function("io_pass"), [fenced("ocaml", "let x = \n")], ["ocaml"]) == [0.0]
 
 
+@pytest.mark.parametrize("name", ["io_pass", "io_pass_sync"])
+def test_identical_programs_are_judged_once_unless_dedupe_is_off(name, requires):
+    requires("lua")
+    answer = fenced("lua", LUA_SUM)
+    completions = [answer, "Same program, other words.\n" + answer, fenced("lua", "print(5)\n")]
+    shared: dict[str, float] = {}
+    assert call(get_reward_function(name), completions, ["lua"] * 3, log_metric=shared.__setitem__) == [1.0, 1.0, 0.0]
+    assert shared["reward/reused"] == pytest.approx(1 / 3)  # the second answer's program was judged once
+    each: dict[str, float] = {}
+    every_copy = get_reward_function(name, dedupe=False)
+    assert call(every_copy, completions, ["lua"] * 3, log_metric=each.__setitem__) == [1.0, 1.0, 0.0]
+    assert each["reward/reused"] == 0.0
+    with pytest.raises(RewardError, match="dedupe='no' must be True or False"):
+        get_reward_function(name, dedupe="no")
+
+
+def test_a_malformed_row_is_none_and_the_rest_are_judged(requires):
+    requires("lua")
+    cols = columns(["lua", "lua"])
+    cols["memory_limit_mb"] = [8, 256]  # under the verifier's 16 MB floor
+    rewards = get_reward_function("io_pass_sync")(completions=[fenced("lua", LUA_SUM)] * 2, **cols)
+    assert rewards == [None, 1.0]
+
+
 def test_registry_keeps_names_and_lists_valid_ones():
     for name in reward_names():
         reward = get_reward_function(name)

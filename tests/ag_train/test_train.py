@@ -22,9 +22,8 @@ class ProgramOfChoiceReward(VerifierReward):
     def jobs(self, completions, columns):
         jobs = super().jobs(completions, columns)
         for job, completion in zip(jobs, completions):
-            key = ("sum" if job["id"].startswith("sum") else "double", job["language"])
-            job["code"] = SOLUTIONS[key] if len(str(completion)) % 2 == 0 else "print(0)\n"
-            del job["completion"]
+            key = ("sum" if job.id.startswith("sum") else "double", job.language)
+            job.code, job.completion = (SOLUTIONS[key] if len(str(completion)) % 2 == 0 else "print(0)\n"), None
         return jobs
 
 
