@@ -1,4 +1,5 @@
-"""pass@1 of a model through the verifier: generate with ``transformers``, judge with ``ag_eval``.
+"""pass@1 of a model through the verifier: generate with ``transformers`` (the evaluation harness's
+loop, :func:`ag_harness.backends.hf_backend.generate_chats`), judge with ``ag_eval``.
 
 :class:`PassAtOneCallback` measures it before and after training (written to the run
 folder) and every N training steps on a held-out split. With several processes each rank
@@ -20,44 +21,6 @@ from typing import Any
 from transformers import TrainerCallback
 
 logger = logging.getLogger(__name__)
-
-
-def generate(model, tokenizer, prompts: list[list[dict[str, str]]], *, max_new_tokens: int, temperature: float = 0.0,
-             top_p: float = 1.0, num_samples: int = 1, batch_size: int = 8,
-             chat_template_kwargs: dict[str, Any] | None = None, synced_gpus: bool | None = None) -> list[list[str]]:
-    """``num_samples`` completions (text, special tokens removed) for each chat prompt.
-
-    ``synced_gpus`` goes to ``model.generate`` (None: transformers turns it on under ZeRO-3 or FSDP).
-    """
-    import torch
-
-    out: list[list[str]] = []
-    device = next(model.parameters()).device
-    padding_side = tokenizer.padding_side
-    tokenizer.padding_side = "left"
-    try:
-        for start in range(0, len(prompts), batch_size):
-            chunk = prompts[start:start + batch_size]
-            texts = [tokenizer.apply_chat_template(p, tokenize=False, add_generation_prompt=True,
-                                                   **(chat_template_kwargs or {})) for p in chunk]
-            enc = tokenizer(texts, return_tensors="pt", padding=True, add_special_tokens=False).to(device)
-            kwargs: dict[str, Any] = {"max_new_tokens": max_new_tokens, "num_return_sequences": num_samples,
-                                      "pad_token_id": tokenizer.pad_token_id}
-            if synced_gpus is not None:
-                kwargs["synced_gpus"] = synced_gpus
-            if temperature > 0:
-                kwargs.update(do_sample=True, temperature=temperature, top_p=top_p)
-            else:
-                kwargs.update(do_sample=False, temperature=None, top_p=None, top_k=None)
-            with torch.no_grad():
-                ids = model.generate(**enc, **kwargs)
-            new = ids[:, enc["input_ids"].shape[1]:]
-            decoded = tokenizer.batch_decode(new, skip_special_tokens=True)
-            for i in range(len(chunk)):
-                out.append(decoded[i * num_samples:(i + 1) * num_samples])
-    finally:
-        tokenizer.padding_side = padding_side
-    return out
 
 
 def judge(rows: list[dict[str, Any]], completions: list[list[str]], *, workers: int | None = None,
@@ -125,6 +88,8 @@ def evaluate_pass_at_1(model, tokenizer, rows: list[dict[str, Any]], *, max_new_
                        chat_template_kwargs: dict[str, Any] | None = None, workers: int | None = None,
                        synced_gpus: bool | None = None, verifier_url: Any = None, dedupe: bool = True) -> dict[str, Any]:
     """pass@1 of ``model`` on view rows; with an ``accelerator`` the rows are shared among ranks."""
+    from ag_harness.backends.hf_backend import generate_chats
+
     started = time.monotonic()
     distributed = accelerator is not None and accelerator.num_processes > 1
     if distributed:
@@ -135,9 +100,9 @@ def evaluate_pass_at_1(model, tokenizer, rows: list[dict[str, Any]], *, max_new_
     was_training = model.training
     model.eval()
     try:
-        completions = generate(model, tokenizer, [r["prompt"] for r in padded], max_new_tokens=max_new_tokens,
-                               temperature=temperature, num_samples=num_samples, batch_size=batch_size,
-                               chat_template_kwargs=chat_template_kwargs, synced_gpus=synced_gpus)
+        completions = generate_chats(model, tokenizer, [r["prompt"] for r in padded], max_new_tokens=max_new_tokens,
+                                     temperature=temperature, num_samples=num_samples, batch_size=batch_size,
+                                     chat_template_kwargs=chat_template_kwargs, synced_gpus=synced_gpus)
     finally:
         if was_training:
             model.train()
