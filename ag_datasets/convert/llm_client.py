@@ -12,12 +12,12 @@ import hashlib
 import json
 import logging
 import os
-import random
 import tempfile
 import threading
-import time
 from pathlib import Path
 from typing import Any
+
+from ag_eval.retry import RETRY_STATUS, Backoff, RetriesExhausted, TryAgain, call_with_retries, retry_after_s
 
 from ..errors import LLMError
 
@@ -25,7 +25,6 @@ logger = logging.getLogger(__name__)
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 MODEL_ENV = ("AGNOSTICS_LLM_MODEL", "OPENAI_MODEL")
-RETRY_STATUS = {408, 409, 425, 429, 500, 502, 503, 504}
 
 
 def default_cache_dir() -> Path:
@@ -104,21 +103,14 @@ class ChatClient:
     def _request(self, messages: list[dict[str, str]]) -> str:
         import httpx
 
-        last = ""
-        for attempt in range(self.max_retries + 1):
-            if attempt:
-                delay = min(60.0, self.retry_base_s * 2 ** (attempt - 1)) * (1 + random.random() / 4)
-                logger.info("retrying LLM request in %.1fs (%s)", delay, last)
-                time.sleep(delay)
+        def attempt() -> str:
+            self.requests_sent += 1
             try:
-                self.requests_sent += 1
                 resp = self._client().post("/chat/completions", json=self._payload(messages))
             except httpx.TransportError as exc:
-                last = f"{type(exc).__name__}: {exc}"
-                continue
+                raise TryAgain(f"{type(exc).__name__}: {exc}") from None
             if resp.status_code in RETRY_STATUS:
-                last = f"HTTP {resp.status_code}"
-                continue
+                raise TryAgain(f"HTTP {resp.status_code}", retry_after_s(resp.headers.get("retry-after")))
             if resp.status_code >= 400:
                 raise LLMError(
                     f"the LLM endpoint {self.base_url} answered HTTP {resp.status_code} ({resp.text[:200]}); "
@@ -127,8 +119,16 @@ class ChatClient:
             try:
                 return resp.json()["choices"][0]["message"]["content"] or ""
             except (ValueError, KeyError, IndexError, TypeError):
-                last = "a response without choices[0].message.content"
-        raise LLMError(
-            f"the LLM endpoint {self.base_url} failed {self.max_retries + 1} times ({last}); "
-            "check that it is up, then rerun (finished answers are cached)."
-        )
+                raise TryAgain("a response without choices[0].message.content") from None
+
+        def log(retry: int, problem: str, wait_s: float) -> None:
+            logger.info("retrying LLM request in %.1fs (%s)", wait_s, problem)
+
+        try:
+            return call_with_retries(attempt, retries=self.max_retries, backoff=Backoff(first_s=self.retry_base_s),
+                                     on_retry=log)
+        except RetriesExhausted as exc:
+            raise LLMError(
+                f"the LLM endpoint {self.base_url} failed {exc.attempts} times ({exc.problem}); "
+                "check that it is up, then rerun (finished answers are cached)."
+            ) from None

@@ -24,7 +24,6 @@ import json
 import logging
 import os
 import queue
-import random
 import threading
 import time
 from collections.abc import Iterable, Iterator
@@ -35,6 +34,7 @@ from typing import Any
 
 from ..errors import AgnosticsError
 from ..jobs import Job, Result, job_id
+from ..retry import Backoff, retry_after_s
 from ..verdicts import Verdict
 from .base import IDLE, Judge, numbered
 
@@ -55,6 +55,7 @@ DEFAULT_RETRIES = 6
 #: The first wait before sending again; it doubles with each attempt (up to :data:`MAX_BACKOFF_S`).
 FIRST_BACKOFF_S = 0.5
 MAX_BACKOFF_S = 30.0
+BACKOFF = Backoff(first_s=FIRST_BACKOFF_S, max_s=MAX_BACKOFF_S)
 #: Seconds to wait for the next result line of a request before giving it up (and retrying).
 DEFAULT_READ_TIMEOUT_S = 900.0
 
@@ -122,13 +123,6 @@ def remote_verifier(url: str | None = None, token: str | None = None, *,
     return RemoteVerifier(url, token, **settings)
 
 
-def _retry_after(value: str | None) -> float | None:
-    try:
-        return min(max(float(value), 0.0), 120.0) if value else None
-    except ValueError:
-        return None  # an HTTP date: back off as usual
-
-
 @dataclass
 class _Chunk:
     number: int
@@ -169,7 +163,7 @@ def _post(client, remote: RemoteVerifier, chunk: _Chunk, params: dict[str, str],
                 if status == 413:
                     error = "413"
                 elif status == 429 or status >= 500:
-                    error, wait = f"HTTP {status} {message}".strip(), _retry_after(response.headers.get("retry-after"))
+                    error, wait = f"HTTP {status} {message}".strip(), retry_after_s(response.headers.get("retry-after"))
                 else:
                     raise _Fatal(f"the verifier service at {remote.url} refused a batch ({status}: {message}); "
                                  "check that it runs the same version of agnostics.")
@@ -303,8 +297,7 @@ def iter_remote(jobs: Iterable[Any], judge: Judge, remote: RemoteVerifier, *, in
                                 again.append((i, sent))
                         if again:
                             tries = max(attempts[i] for i, _ in again)
-                            delay = wait if wait is not None else min(MAX_BACKOFF_S, FIRST_BACKOFF_S * 2 ** (tries - 1))
-                            delay *= 1 + random.random() / 4  # clients that failed together retry apart
+                            delay = BACKOFF.delay(tries, wait)  # jittered: clients that failed together retry apart
                             logger.warning("the verifier service at %s did not answer %d job(s) (%s); sending them "
                                            "again in %.1f s", remote.url, len(again), why, delay)
                             waiting.append((time.monotonic() + delay, again))

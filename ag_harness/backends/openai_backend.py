@@ -10,12 +10,12 @@ choices (or ``use_n`` is off) the rest are asked for again.
 from __future__ import annotations
 
 import logging
-import random
-import time
 from collections.abc import Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from typing import Any
 from urllib.parse import urlsplit
+
+from ag_eval.retry import RETRY_STATUS, Backoff, RetriesExhausted, TryAgain, call_with_retries, retry_after_s
 
 from ..config import EvalConfig
 from ..errors import BackendError
@@ -23,7 +23,7 @@ from .base import GenRequest, SamplingSpec
 
 logger = logging.getLogger(__name__)
 
-RETRY_STATUS = {408, 409, 425, 429, 500, 502, 503, 504}
+#: The longest wait before a retry, asked for by the server (``Retry-After``) or not.
 MAX_WAIT_S = 60.0
 
 
@@ -115,40 +115,34 @@ class OpenAIBackend:
         import httpx
 
         path, body = self._payload(req, sampling, n, seed)
-        for attempt in range(self.max_retries + 1):
+
+        def attempt() -> list[str]:
             self.stats["requests"] += 1
-            retry_after = None
             try:
                 resp = self.client.post(path, json=body)
             except httpx.TransportError as exc:
-                problem = f"{type(exc).__name__}: {exc}"
-            else:
-                if resp.status_code == 200:
-                    return _texts(resp.json(), chat=req.messages is not None)
-                problem = f"HTTP {resp.status_code}: {resp.text[:200]}"
-                if resp.status_code not in RETRY_STATUS:
-                    raise BackendError(f"{self.base_url}{path} refused the request ({problem}); check --model, "
-                                       "--base-url and the API key.")
-                retry_after = _retry_after(resp.headers.get("retry-after"))
-            if attempt == self.max_retries:
-                raise BackendError(f"{self.base_url}{path} kept failing after {self.max_retries + 1} tries ({problem}); "
-                                   "check that the server is up, or raise --max-retries.")
-            wait_s = retry_after if retry_after is not None else \
-                min(MAX_WAIT_S, self.retry_wait_s * 2 ** attempt) * (0.5 + random.random() / 2)
+                raise TryAgain(f"{type(exc).__name__}: {exc}") from None
+            if resp.status_code == 200:
+                return _texts(resp.json(), chat=req.messages is not None)
+            problem = f"HTTP {resp.status_code}: {resp.text[:200]}"
+            if resp.status_code not in RETRY_STATUS:
+                raise BackendError(f"{self.base_url}{path} refused the request ({problem}); check --model, "
+                                   "--base-url and the API key.")
+            raise TryAgain(problem, retry_after_s(resp.headers.get("retry-after")))
+
+        def log(retry: int, problem: str, wait_s: float) -> None:
             self.stats["retries"] += 1
-            logger.warning("%s%s: %s; retry %d in %.1fs", self.base_url, path, problem, attempt + 1, wait_s)
-            time.sleep(wait_s)
-        raise AssertionError("unreachable")
+            logger.warning("%s%s: %s; retry %d in %.1fs", self.base_url, path, problem, retry, wait_s)
+
+        backoff = Backoff(first_s=self.retry_wait_s, max_s=MAX_WAIT_S, max_retry_after_s=MAX_WAIT_S)
+        try:
+            return call_with_retries(attempt, retries=self.max_retries, backoff=backoff, on_retry=log)
+        except RetriesExhausted as exc:
+            raise BackendError(f"{self.base_url}{path} kept failing after {exc.attempts} tries ({exc.problem}); "
+                               "check that the server is up, or raise --max-retries.") from None
 
     def close(self) -> None:
         self.client.close()
-
-
-def _retry_after(value: str | None) -> float | None:
-    try:
-        return min(MAX_WAIT_S, max(0.0, float(value))) if value is not None else None
-    except ValueError:
-        return None
 
 
 def _texts(data: dict, *, chat: bool) -> list[str]:
