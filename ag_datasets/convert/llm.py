@@ -16,6 +16,8 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 from typing import Any, Sequence
 
+from ag_eval.progress import Progress
+
 from ..errors import LLMError
 from ..schema import Problem, Provenance
 from .base import Conversion, SourceTask
@@ -149,30 +151,17 @@ class LLMConverter:
 
     def convert(self, tasks: Sequence[SourceTask]) -> list[Conversion]:
         results: list[Conversion | None] = [None] * len(tasks)
-        bar = _Bar(len(tasks), f"LLM conversion ({self.client.model})") if self.progress else None
+        name = f"LLM conversion ({self.client.model})"
+        bar = Progress({name: len(tasks)}) if self.progress else None
         try:
             with ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="ag-llm") as pool:
                 futures = {pool.submit(self.convert_one, t): i for i, t in enumerate(tasks)}
                 for fut in as_completed(futures):
                     results[futures[fut]] = fut.result()
                     if bar:
-                        bar.advance()
+                        bar.advance(name)
         finally:
             if bar:
                 bar.close()
         return results  # type: ignore[return-value]
 
-
-class _Bar:
-    def __init__(self, total: int, description: str):
-        from rich.progress import Progress
-
-        self._progress = Progress(transient=False)
-        self._progress.start()
-        self._task = self._progress.add_task(description, total=total)
-
-    def advance(self) -> None:
-        self._progress.advance(self._task)
-
-    def close(self) -> None:
-        self._progress.stop()

@@ -3,6 +3,7 @@
 import hashlib
 import json
 import threading
+import time
 from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -57,7 +58,7 @@ def answer_for(user: str) -> str:
 class FakeOpenAI:
     """A /v1/chat/completions endpoint in a thread; counts requests by content."""
 
-    def __init__(self, fail_first: int = 0):
+    def __init__(self, fail_first: int = 0, retry_after: str | None = None):
         self.seen = Counter()
         self.fail_first = fail_first
         self.lock = threading.Lock()
@@ -73,6 +74,8 @@ class FakeOpenAI:
                     if outer.fail_first > 0:
                         outer.fail_first -= 1
                         self.send_response(503)
+                        if retry_after is not None:
+                            self.send_header("Retry-After", retry_after)
                         self.end_headers()
                         return
                     outer.seen[hashlib.sha256(body).hexdigest()] += 1
@@ -158,6 +161,22 @@ def test_server_errors_are_retried(tmp_path):
         assert conv.ok
     finally:
         s.close()
+
+
+def test_the_servers_retry_after_is_waited_for(tmp_path):
+    s = FakeOpenAI(fail_first=1, retry_after="1")
+    try:
+        started = time.monotonic()
+        [conv] = converter(s, tmp_path).convert([task("echo_word", "1")])
+        assert conv.ok and time.monotonic() - started >= 1.0  # not the 0.01 s backoff of retry_base_s
+    finally:
+        s.close()
+
+
+def test_progress_shows_one_bar_for_the_conversion(server, tmp_path, capsys):
+    converter(server, tmp_path, progress=True).convert([task("echo_word", "1"), task("echo_word", "2")])
+    err = capsys.readouterr().err
+    assert "LLM conversion (fake-model)" in err and "2/2" in err
 
 
 def test_an_endpoint_that_stays_down_is_reported_per_problem(tmp_path):
