@@ -86,7 +86,8 @@ def share_rows(rows: list[dict[str, Any]], rank: int, world: int) -> tuple[list[
 def evaluate_pass_at_1(model, tokenizer, rows: list[dict[str, Any]], *, max_new_tokens: int, temperature: float = 0.0,
                        num_samples: int = 1, batch_size: int = 8, accelerator=None,
                        chat_template_kwargs: dict[str, Any] | None = None, workers: int | None = None,
-                       synced_gpus: bool | None = None, verifier_url: Any = None, dedupe: bool = True) -> dict[str, Any]:
+                       synced_gpus: bool | None = None, verifier_url: Any = None,
+                       dedupe: bool = True) -> dict[str, Any]:
     """pass@1 of ``model`` on view rows; with an ``accelerator`` the rows are shared among ranks."""
     from ag_harness.backends.hf_backend import generate_chats
 
