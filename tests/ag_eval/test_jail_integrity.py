@@ -16,6 +16,7 @@ import pytest
 from ag_eval.engine import NO_ZYGOTE_ENV, verify
 from ag_eval.pool import POOL
 from ag_eval.verdicts import Verdict
+from tests.programs import TMP_FLOOD
 
 pytestmark = pytest.mark.hostile
 
@@ -181,13 +182,7 @@ def test_a_jail_that_cannot_be_emptied_in_time_is_replaced(requires):
     and the next program gets a fresh one."""
     requires("python")
     POOL.close_all()
-    flood = ("import os, time\n"
-             "end, n = time.monotonic() + 3.5, 0\n"
-             "while time.monotonic() < end:\n"
-             "    for _ in range(1000):\n"
-             "        os.close(os.open(f'/tmp/{n}', os.O_CREAT | os.O_WRONLY, 0o600))\n"
-             "        n += 1\n"
-             "print('done')\n")
+    flood = TMP_FLOOD
     warm = verify(_job("warm", "print('warm')", [{"input": "", "output": "warm"}]))
     assert warm.verdict is Verdict.PASS
     before = _idle_jails()

@@ -5,6 +5,7 @@ import pytest
 
 from ag_eval.engine import verify
 from ag_eval.sandbox import JAIL_WORKDIR
+from tests.programs import TMP_FLOOD
 
 ISOLATION = r'''
 import os, subprocess, sys
@@ -209,13 +210,7 @@ def test_jail_counters_count_starts_and_restarts(requires):
     requires("python")
     POOL.close_all()
     before = stats.snapshot()
-    flood = ("import os, time\n"
-             "end, n = time.monotonic() + 3.5, 0\n"
-             "while time.monotonic() < end:\n"
-             "    for _ in range(1000):\n"
-             "        os.close(os.open(f'/tmp/{n}', os.O_CREAT | os.O_WRONLY, 0o600))\n"
-             "        n += 1\n"
-             "print('done')\n")
+    flood = TMP_FLOOD
     result = verify({"id": "flood", "language": "python", "code": flood, "time_limit_s": 5, "memory_limit_mb": 1024,
                      "tests": [{"input": "", "output": "done\n"}] * 2})
     after = stats.snapshot()

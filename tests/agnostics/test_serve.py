@@ -15,6 +15,8 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 import pytest
 
+from tests.programs import TMP_FLOOD
+
 PY_SUM = "a, b = map(int, input().split())\nprint(a + b)\n"
 LUA_SUM = "local a, b = io.read('n', 'n')\nprint(a + b)\n"
 BASH_SUM = "read a b\necho $((a + b))\n"
@@ -219,13 +221,7 @@ def test_metrics_count_jail_starts_and_restarts(serve, requires):
     """A program that poisons its warm jail mid-program: the poisoned jail and its replacement are counted."""
     requires("python")
     server = serve("--workers", "1")
-    flood = ("import os, time\n"
-             "end, n = time.monotonic() + 3.5, 0\n"
-             "while time.monotonic() < end:\n"
-             "    for _ in range(1000):\n"
-             "        os.close(os.open(f'/tmp/{n}', os.O_CREAT | os.O_WRONLY, 0o600))\n"
-             "        n += 1\n"
-             "print('done')\n")
+    flood = TMP_FLOOD
     r = server.post("/verify", json={"id": "f", "language": "python", "code": flood, "time_limit_s": 5,
                                      "memory_limit_mb": 1024, "tests": [{"input": "", "output": "done"}] * 2})
     assert r.json()["verdict"] == "pass", r.json()
