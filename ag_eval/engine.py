@@ -27,6 +27,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from . import stats
 from .affinity import thread_cpu
 from .compare import parse_compare
 from .errors import AgnosticsError
@@ -35,12 +36,13 @@ from .executors import default_workers  # noqa: F401  (for callers)
 from .extract import extract_code
 from .jobs import CompileResult, Job, Result, TestResult, job_id
 from .runners import Runner, get_registry
-from .judge import classify, judge_run
+from .judge import classify, judge_run, waited_out
 from .limits import compile_limits, test_limits
 from .sandbox import ExecLimits, ExecResult, NsjailSandbox
 from .pool import POOL
 from .progress import Progress
 from .session import JailSession, SessionDied
+from .tree import empty_folder
 from .supervisor import supervisor_binary, zygote_library
 from .verdicts import Verdict
 from .workdirs import WORKDIR_ENV, remove_workdir, work_base  # noqa: F401  (WORKDIR_ENV for callers)
@@ -91,7 +93,7 @@ def _test_result(res: ExecResult, verdict: Verdict, keep_output: bool, limits: E
     limit = None if keep_output else KEEP_OUTPUT_CHARS
     (stdout, cut_out), (stderr, cut_err) = _kept(res.stdout, limit), _kept(res.stderr, limit)
     return TestResult(verdict=verdict, time_s=round(res.wall_s, 4), exit_code=res.exit_code, signal=res.signal,
-                      stdout=stdout, stderr=stderr, detail=res.sandbox_error or "",
+                      stdout=stdout, stderr=stderr, detail=res.sandbox_error or "", rerun=res.rerun,
                       truncated=cut_out or cut_err or res.output_exceeded or len(res.stderr) >= limits.stderr_bytes)
 
 
@@ -114,6 +116,11 @@ def _run_tests(sandbox, argv: list[str], cases: list, *, workdir: Path, limits: 
     results: list[tuple[ExecResult, Verdict]] = []
     for stdin, case in zip(stdins, cases):
         res = sandbox.execute(argv, stdin=stdin, workdir=workdir, writable=False, limits=limits, env=env, mounts=mounts)
+        if waited_out(res, limits):  # the second run is judged (see waited_out)
+            stats.count("reruns")
+            res = sandbox.execute(argv, stdin=stdin, workdir=workdir, writable=False, limits=limits, env=env,
+                                  mounts=mounts)
+            res.rerun = True
         verdict = judge(res, case)
         results.append((res, verdict))
         if verdict is Verdict.SANDBOX_ERROR or (fail_fast and verdict is not Verdict.PASS):
@@ -130,6 +137,17 @@ def _run_tests_warm(holder: list, stdins: list[bytes], cases: list, *, limits: E
     session.begin(limits, stop_on_failure=fail_fast)
     submitted = 0
     retried = False
+    rerun = -1  # the test run again after it waited out its wall limit (see waited_out)
+
+    def go_on() -> JailSession:
+        """After a halt: a fresh jail if this one could not be made clean, else the same one."""
+        if session.poisoned:
+            fresh = holder[0] = session.restarted()
+            fresh.begin(limits, stop_on_failure=fail_fast)
+            return fresh
+        session.resume()
+        return session
+
     try:
         while len(results) < len(stdins):
             while submitted < len(stdins) and submitted - len(results) < window:
@@ -151,16 +169,20 @@ def _run_tests_warm(holder: list, stdins: list[bytes], cases: list, *, limits: E
                 else:
                     detail = next((ln for ln in log.splitlines() if ln.startswith(("[E]", "[F]"))), "")
                     res = ExecResult(None, None, 0.0, 0.0, b"", b"", sandbox_error=f"{exc} {detail}".strip())
+            if rerun == len(results):
+                res.rerun = True
+            elif session.halted and waited_out(res, limits):  # run it again; the second run is judged
+                stats.count("reruns")
+                rerun = len(results)
+                session = go_on()
+                submitted = len(results)
+                continue
             verdict = judge(res, cases[len(results)])
             results.append((res, verdict))
             if verdict is Verdict.SANDBOX_ERROR or (fail_fast and verdict is not Verdict.PASS):
                 break
             if session.halted and len(results) < len(stdins):  # the ones queued behind this test come back unrun
-                if session.poisoned:  # the jail could not be made clean: a fresh one for the rest
-                    session = holder[0] = session.restarted()
-                    session.begin(limits, stop_on_failure=fail_fast)
-                else:  # a test died by a signal
-                    session.resume()
+                session = go_on()  # a fresh jail if this one was poisoned, else the same after the signal
                 submitted = len(results)
     finally:
         try:
@@ -228,6 +250,11 @@ def verify(job: Job | dict, *, sandbox=None, fail_fast: bool = False, keep_outpu
         if argv:
             climits = compile_limits(runner)
             res = sandbox.execute(argv, workdir=workdir, writable=True, limits=climits, env=env, mounts=mounts)
+            if waited_out(res, climits):  # compiled again from the source alone; the second run is judged
+                stats.count("reruns")
+                empty_folder(workdir)
+                (workdir / runner.source_file).write_bytes(code.encode("utf-8", "surrogateescape"))
+                res = sandbox.execute(argv, workdir=workdir, writable=True, limits=climits, env=env, mounts=mounts)
             compile_result = CompileResult(
                 status="ok", time_s=round(res.wall_s, 4), exit_code=res.exit_code,
                 stdout=_truncate(res.stdout, 4096), stderr=_truncate(res.stderr, 4096),

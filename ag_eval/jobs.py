@@ -206,12 +206,16 @@ class TestResult:
     detail: str = ""
     #: stdout or stderr was cut to the characters a result keeps (``verify(keep_output=True)`` keeps them whole)
     truncated: bool = False
+    #: the first run waited out its wall-clock limit with little CPU time, and this is the
+    #: second run (see :func:`ag_eval.judge.waited_out`)
+    rerun: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d["verdict"] = self.verdict.value
-        if not self.truncated:
-            del d["truncated"]
+        for flag in ("truncated", "rerun"):  # kept only when set
+            if not d[flag]:
+                del d[flag]
         return d
 
 

@@ -54,6 +54,18 @@ def classify(res: ExecResult, limits: ExecLimits) -> Verdict | None:
     return None
 
 
+def waited_out(res: ExecResult, limits: ExecLimits) -> bool:
+    """The run reached its wall-clock limit having used under half its CPU time: it waited
+    rather than computed.
+
+    The wait may be the machine's, not the program's: a toolchain's first start on a cold
+    page cache (a lazily pulled container image, a network file system) reads its binaries
+    from disk, and a loaded host makes everything wait. Such a run is run once more, and the
+    second run is judged; a program that sleeps, blocks or deadlocks waits out both.
+    """
+    return res.timed_out and res.sandbox_error is None and not res.cpu_exceeded and res.cpu_s < 0.5 * limits.cpu_s
+
+
 def judge_run(res: ExecResult, case, limits: ExecLimits, comparator, mode: str) -> Verdict:
     verdict = classify(res, limits)
     if verdict is not None:

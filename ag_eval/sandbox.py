@@ -93,6 +93,8 @@ class ExecResult:
     #: Peak memory of the jail's cgroup and whether it hit its limit (None: no cgroup evidence).
     memory_peak_mb: float | None = None
     memory_limit_hit: bool | None = None
+    #: A second run: the first waited out its wall-clock limit (see ag_eval.judge.waited_out).
+    rerun: bool = False
 
 
 class NsjailSandbox:

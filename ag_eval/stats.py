@@ -1,14 +1,17 @@
-"""Counters of this process's warm jails, for monitoring (the service's ``/metrics``).
+"""Counters of this process's warm jails and reruns, for monitoring (the service's ``/metrics``).
 
     from ag_eval import stats
-    stats.snapshot()  # {"jails_started": 12, "jails_restarted": 1, "jails_poisoned": 0, "jails_discarded": 1}
+    stats.snapshot()
+    # {"jails_started": 12, "jails_restarted": 1, "jails_poisoned": 0, "jails_discarded": 1, "reruns": 0}
 
 - ``jails_started``: jails started (each warm jail, restarts included);
 - ``jails_restarted``: jails started again in place of one that died or was poisoned
   mid-program, or found dead when taken from the pool;
 - ``jails_poisoned``: jails the supervisor could not make clean after a test (ended, never reused);
 - ``jails_discarded``: jails ended instead of going back to the pool (dead, poisoned, or a
-  work folder the host could not empty).
+  work folder the host could not empty);
+- ``reruns``: test runs and compile steps run a second time because the first waited out its
+  wall-clock limit with little CPU time (:func:`ag_eval.judge.waited_out`).
 
 Counts only grow, from the start of the process; they are per process (child verifier
 processes keep their own).
@@ -19,7 +22,7 @@ from __future__ import annotations
 import threading
 
 #: The counters, in the order :func:`snapshot` lists them.
-NAMES = ("jails_started", "jails_restarted", "jails_poisoned", "jails_discarded")
+NAMES = ("jails_started", "jails_restarted", "jails_poisoned", "jails_discarded", "reruns")
 
 _lock = threading.Lock()
 _counts = dict.fromkeys(NAMES, 0)

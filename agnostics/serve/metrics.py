@@ -12,12 +12,13 @@ from ag_eval import Verdict, stats
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300)
 
 
-#: Help text of each warm-jail counter of :mod:`ag_eval.stats`, exported as ``agnostics_<name>_total``.
+#: Help text of each counter of :mod:`ag_eval.stats`, exported as ``agnostics_<name>_total``.
 JAIL_COUNTERS = {
     "jails_started": "Warm jails started (restarts included).",
     "jails_restarted": "Warm jails started again in place of one that died or was poisoned.",
     "jails_poisoned": "Warm jails that could not be made clean after a test (ended, never reused).",
     "jails_discarded": "Warm jails ended instead of going back to the pool.",
+    "reruns": "Test runs and compile steps run again after waiting out their wall-clock limit with little CPU time.",
 }
 
 

@@ -230,6 +230,7 @@ def test_metrics_count_jail_starts_and_restarts(serve, requires):
     assert _metric(text, "agnostics_jails_restarted_total") == 1
     assert _metric(text, "agnostics_jails_poisoned_total") == 2
     assert _metric(text, "agnostics_jails_discarded_total") == 1
+    assert _metric(text, "agnostics_reruns_total") == 0  # it printed and ended: nothing waited
 
 
 # ---- bad input ------------------------------------------------------------------------------
