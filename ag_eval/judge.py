@@ -47,6 +47,11 @@ def classify(res: ExecResult, limits: ExecLimits) -> Verdict | None:
                 return Verdict.MEMORY_LIMIT
     if (res.exit_code not in (0, None) or res.signal) and any(m in stderr for m in _MEMORY_MESSAGES):
         return Verdict.MEMORY_LIMIT
+    if (res.exit_code not in (0, None) or res.signal) and res.cpu_exceeded:
+        # The CPU rlimit is per process: a child killed at it (a compiler's cc1plus, a
+        # command a shell ran) fails its parent, which exits with an ordinary error code
+        # while the CPU time of them all sits at the limit.
+        return Verdict.TIMEOUT
     if res.signal == signal.SIGXFSZ:
         return Verdict.OUTPUT_LIMIT
     if res.signal is not None or res.exit_code != 0:
