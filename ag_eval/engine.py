@@ -248,7 +248,7 @@ def verify(job: Job | dict, *, sandbox=None, fail_fast: bool = False, keep_outpu
         compile_result = CompileResult(status="skipped")
         argv = runner.compile_argv()
         if argv:
-            climits = compile_limits(runner)
+            climits = compile_limits(runner, job)
             res = sandbox.execute(argv, workdir=workdir, writable=True, limits=climits, env=env, mounts=mounts)
             if waited_out(res, climits):  # compiled again from the source alone; the second run is judged
                 stats.count("reruns")

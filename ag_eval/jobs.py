@@ -21,7 +21,7 @@ MAX_CODE_BYTES = 1_000_000
 
 _JOB_KEYS = {
     "id", "language", "code", "completion", "tests", "compare", "time_limit_s",
-    "memory_limit_mb", "mode", "metadata",
+    "memory_limit_mb", "compile_time_s", "mode", "metadata",
 }
 _MODES = ("stdio", "exit_code")
 #: Surrogates that UTF-8 with ``surrogateescape`` cannot write (that handler keeps only U+DC80..U+DCFF).
@@ -77,6 +77,8 @@ class Job:
     compare: str = "lines"
     time_limit_s: float = DEFAULT_TIME_LIMIT_S
     memory_limit_mb: int = DEFAULT_MEMORY_LIMIT_MB
+    #: CPU seconds for the compile step; None: the runner's own (``limits.compile_time_s``)
+    compile_time_s: float | None = None
     mode: str = "stdio"
     metadata: dict[str, Any] = field(default_factory=dict)
 
@@ -91,6 +93,11 @@ class Job:
             raise JobError(f"job {self.id!r}: time_limit_s={self.time_limit_s!r} must be in (0, 600] seconds.")
         if not (16 <= self.memory_limit_mb <= 65536):
             raise JobError(f"job {self.id!r}: memory_limit_mb={self.memory_limit_mb!r} must be in [16, 65536].")
+        if self.compile_time_s is not None:
+            self.compile_time_s = _limit(self.id, "compile_time_s", self.compile_time_s, whole=False)
+            if not (0 < self.compile_time_s <= 600):
+                raise JobError(f"job {self.id!r}: compile_time_s={self.compile_time_s!r} must be in (0, 600] seconds "
+                               "(or absent: the runner's own compile limit).")
         if self.code is not None:
             self.code = _writable(self.code)
         if self.completion is not None:
@@ -143,7 +150,7 @@ class Job:
                 if not isinstance(data[key], str):
                     raise JobError(f"job {job_id!r}: {key}={data[key]!r} is not valid; give a string, e.g. {example!r}.")
                 kwargs[key] = data[key]
-        for key in ("time_limit_s", "memory_limit_mb"):  # numbers are checked in __post_init__
+        for key in ("time_limit_s", "memory_limit_mb", "compile_time_s"):  # numbers are checked in __post_init__
             if data.get(key) is not None:
                 kwargs[key] = data[key]
         metadata = data.get("metadata") or {}

@@ -36,11 +36,13 @@ def test_limits(job: "Job", runner: "Runner") -> ExecLimits:
 test_limits.__test__ = False  # a function of the library, not a test for pytest to collect
 
 
-def compile_limits(runner: "Runner") -> ExecLimits:
-    """The limits of the compile step: the runner's alone (a job's limits are for its tests)."""
+def compile_limits(runner: "Runner", job: "Job | None" = None) -> ExecLimits:
+    """The limits of the compile step: the runner's, with the job's ``compile_time_s`` if it
+    names one (its time and memory limits are for its tests)."""
     lim = runner.limits
+    cpu = lim.compile_time_s if job is None or job.compile_time_s is None else job.compile_time_s
     return ExecLimits(
-        cpu_s=lim.compile_time_s, wall_s=2 * lim.compile_time_s + 1.0, memory_mb=lim.compile_memory_mb,
+        cpu_s=cpu, wall_s=2 * cpu + 1.0, memory_mb=lim.compile_memory_mb,
         processes=max(lim.processes, 128), open_files=max(lim.open_files, 512), file_size_mb=max(lim.file_size_mb, 256),
         stack_mb=lim.stack_mb, tmpfs_mb=256, rlimit_as=lim.rlimit_as,
     )

@@ -82,6 +82,8 @@ def job_key(job: Job | dict, *, salt: str = "") -> str | None:
         "code": code, "tests": [[t.input, t.output] for t in job.tests], "compare": job.compare,
         "time_limit_s": job.time_limit_s, "memory_limit_mb": job.memory_limit_mb, "mode": job.mode, "salt": salt,
     }
+    if job.compile_time_s is not None:  # absent otherwise: keys made before it existed still match
+        fields["compile_time_s"] = job.compile_time_s
     text = json.dumps(fields, sort_keys=True)  # lone surrogates become \\u escapes: any text has a key
     return hashlib.sha256(text.encode("ascii")).hexdigest()
 

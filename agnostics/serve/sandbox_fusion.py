@@ -8,7 +8,8 @@ What maps and what does not (see docs/serving.md):
 
 - ``run_timeout`` is the job's ``time_limit_s`` (CPU seconds; the wall limit is 2x + 1 s);
   ``memory_limit_MB`` its ``memory_limit_mb`` (-1 or absent: the verifier's default).
-- ``compile_timeout`` is accepted; the runner's own compile limit applies.
+- ``compile_timeout`` is the job's ``compile_time_s`` (CPU seconds for the compile step; the wall
+  limit is 2x + 1 s); absent or null: the runner's own compile limit.
 - ``files`` and ``fetch_files`` are accepted when empty; anything in them is refused.
 - The job is judged with ``keep_output=True`` (:func:`response_from_result` expects it): stdout
   and stderr come back whole, up to the sandbox's caps (a run stopped at the stdout cap is
@@ -89,10 +90,11 @@ def job_from_request(data: Any, registry, *, job_id: str = "run_code") -> Job:
         raise RequestError("'stdin' must be a string (or null).")
     language = resolve_language(data.get("language"), registry)
     run_timeout = _number(data, "run_timeout", 10.0)
-    _number(data, "compile_timeout", None)  # checked, then left to the runner's compile limit
+    compile_timeout = _number(data, "compile_timeout", None)
     memory = _number(data, "memory_limit_MB", None)
     job: dict[str, Any] = {"id": job_id, "language": language, "code": code, "mode": "exit_code",
-                           "tests": [{"input": stdin or ""}], "time_limit_s": run_timeout}
+                           "tests": [{"input": stdin or ""}], "time_limit_s": run_timeout,
+                           "compile_time_s": compile_timeout}
     if memory is not None and memory > 0:
         job["memory_limit_mb"] = int(memory) if memory == int(memory) else memory
     from ag_eval import JobError
@@ -100,7 +102,8 @@ def job_from_request(data: Any, registry, *, job_id: str = "run_code") -> Job:
     try:
         return Job.from_dict(job)
     except JobError as exc:
-        raise RequestError(str(exc).replace("time_limit_s", "run_timeout").replace("memory_limit_mb", "memory_limit_MB")) from None
+        raise RequestError(str(exc).replace("time_limit_s", "run_timeout").replace("memory_limit_mb", "memory_limit_MB")
+                           .replace("compile_time_s", "compile_timeout")) from None
 
 
 def _return_code(exit_code: int | None, signal: int | None) -> int | None:

@@ -14,6 +14,7 @@ from ag_eval.batch import finished_ids, run_batch
 from ag_eval.engine import safe_verify, verify, verify_many
 from ag_eval.errors import JobError, RunnerError, ToolchainMissingError, UnknownLanguageError
 from ag_eval.jobs import MAX_CODE_BYTES, Job, Result
+from ag_eval.limits import compile_limits
 from ag_eval.runners import RUNNERS_PATH_ENV, get_registry
 from ag_eval.verdicts import Verdict
 
@@ -200,13 +201,27 @@ def test_rerun_skips_finished_ids_and_repairs_a_torn_last_line(tmp_path):
     ("memory_limit_mb", 100.7, "a whole number of MB, e.g. 512"),
     ("memory_limit_mb", float("inf"), "a whole number of MB, e.g. 512"),
     ("time_limit_s", float("nan"), "a number of seconds, e.g. 5"),
-], ids=["time-string", "time-bool", "memory-string", "memory-bool", "memory-fraction", "memory-inf", "time-nan"])
+    ("compile_time_s", "30", "a number of seconds, e.g. 5"),
+], ids=["time-string", "time-bool", "memory-string", "memory-bool", "memory-fraction", "memory-inf", "time-nan",
+        "compile-string"])
 def test_limits_must_be_numbers(key, value, fix):
     with pytest.raises(JobError) as err:
         Job.from_dict(_job(id="n", **{key: value}))
     assert str(err.value) == f"job 'n': {key}={value!r} is not valid; give {fix}."
     with pytest.raises(JobError):  # a Job built in Python is held to the same rule
         Job(id="n", language="python", code="x", tests=[], mode="exit_code", **{key: value})
+
+
+def test_a_jobs_compile_limit_replaces_the_runners_and_is_checked():
+    cpp = get_registry().get("cpp")
+    assert compile_limits(cpp).cpu_s == cpp.limits.compile_time_s
+    job = Job.from_dict(_job(language="cpp", compile_time_s=90))
+    assert job.compile_time_s == 90.0 and compile_limits(cpp, job).cpu_s == 90.0
+    assert compile_limits(cpp, job).wall_s == 2 * 90.0 + 1.0
+    assert Job.from_dict(_job(compile_time_s=None)).compile_time_s is None
+    for bad in (0, -1, 601):
+        with pytest.raises(JobError, match="compile_time_s=.* must be in \\(0, 600\\] seconds"):
+            Job.from_dict(_job(compile_time_s=bad))
 
 
 def test_whole_numbers_are_taken_as_limits():

@@ -69,6 +69,7 @@ def test_what_is_not_identical_is_judged_apart(requires):
     assert [r.reused for r in results] == [False, False, False, True]
     assert all(r.verdict is Verdict.PASS for r in results)
     assert job_key(base) != job_key(base, salt="fail_fast=True")
+    assert job_key(base) != job_key({**base, "compile_time_s": 3}) != job_key({**base, "compile_time_s": 4})
     assert job_key({**base, "language": "no-such-language"}) is None
 
 

@@ -102,6 +102,30 @@ def test_compiled_language_reports_compile_result_and_compile_error(open_server,
     assert "error" in bad.compile_result.stderr
 
 
+#: Valid C++ whose compile step computes for seconds (constant evaluation: about 7 s of g++ -O2).
+SLOW_TO_COMPILE = """\
+constexpr long spin() {
+  long s = 0;
+  for (long i = 0; i < 1000; ++i)
+    for (long j = 0; j < 4000; ++j) s += (i ^ j) & 7;
+  return s;
+}
+static_assert(spin() > 0);
+int main() {}
+"""
+
+
+def test_compile_timeout_is_the_compile_steps_limit(open_server, requires):
+    from sandbox_fusion import RunCodeRequest, RunStatus, run_code
+
+    requires("cpp")
+    resp = run_code(RunCodeRequest(code=SLOW_TO_COMPILE, language="cpp", compile_timeout=1), endpoint=open_server.url,
+                    max_attempts=1)
+    assert resp.status == RunStatus.Failed and resp.run_result is None, resp
+    assert resp.compile_result.status == "TimeLimitExceeded" and resp.message == "compile time limit", resp
+    assert resp.compile_result.execution_time < 2 * 1 + 1.5  # the request's limit, not the runner's (30 s)
+
+
 def test_verl_payload_is_answered_with_the_fields_verl_reads(open_server, requires):
     requires("python")
     payload = json.dumps({"compile_timeout": 10, "run_timeout": 10, "code": PY_SUM, "stdin": "20 22\n",
