@@ -112,7 +112,10 @@ def languages_install(language: tuple[str, ...], print_only: bool) -> None:
               help="CPU seconds per test.")
 @click.option("--memory-limit", "memory_limit_mb", type=int, default=DEFAULT_MEMORY_LIMIT_MB, show_default=True,
               help="MB per test.")
-def verify(language: str, code_path: str, tests_path: str, compare: str, time_limit_s: float, memory_limit_mb: int) -> None:
+@click.option("--compile-time-limit", "compile_time_s", type=float, default=None,
+              help="CPU seconds for the compile step  [default: the language's own]")
+def verify(language: str, code_path: str, tests_path: str, compare: str, time_limit_s: float, memory_limit_mb: int,
+           compile_time_s: float | None) -> None:
     """Judge one program against its I/O tests; prints the result as JSON."""
     from ag_eval.engine import verify as run_verify
     from ag_eval.errors import JobError
@@ -124,7 +127,8 @@ def verify(language: str, code_path: str, tests_path: str, compare: str, time_li
         raise JobError(f"{tests_path} is not a JSON list or JSONL of tests ({exc}).") from None
     code = Path(code_path).read_text(encoding="utf-8", errors="surrogateescape")
     result = run_verify({"id": Path(code_path).name, "language": language, "code": code, "tests": tests,
-                         "compare": compare, "time_limit_s": time_limit_s, "memory_limit_mb": memory_limit_mb})
+                         "compare": compare, "time_limit_s": time_limit_s, "memory_limit_mb": memory_limit_mb,
+                         "compile_time_s": compile_time_s})
     click.echo(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
     sys.exit(0 if result.ok else 1)
 

@@ -6,6 +6,7 @@ from click.testing import CliRunner
 
 from ag_eval.engine import iter_verify, verify_many
 from agnostics.cli import main
+from tests.programs import SLOW_TO_COMPILE
 
 DOUBLE = {"lua": "print(io.read('n') * 2)", "python": "print(int(input()) * 2)"}
 
@@ -79,6 +80,21 @@ def test_verify_command_prints_json_and_exit_status(tmp_path):
     tests.write_text(json.dumps([{"input": "1\n", "output": "3\n"}]))
     res = CliRunner().invoke(main, ["verify", "-l", "lua", "--code", str(code), "--tests", str(tests)])
     assert res.exit_code == 1 and json.loads(res.output)["verdict"] == "wrong_output"
+
+
+def test_verify_command_takes_a_compile_limit(tmp_path, requires):
+    requires("cpp")
+    code = tmp_path / "main.cpp"
+    code.write_text(SLOW_TO_COMPILE)
+    tests = tmp_path / "tests.json"
+    tests.write_text(json.dumps([{"input": "", "output": ""}]))
+    args = ["verify", "-l", "cpp", "--code", str(code), "--tests", str(tests), "--compile-time-limit"]
+    res = CliRunner().invoke(main, args + ["1"])
+    result = json.loads(res.output)
+    assert res.exit_code == 1 and result["verdict"] == "compile_error" and result["compile"]["status"] == "timeout"
+    assert result["compile"]["time_s"] < 2 * 1 + 1.5
+    res = subprocess.run([sys.executable, "-m", "agnostics", *args, "0"], capture_output=True, text=True)
+    assert res.returncode == 1 and "compile_time_s=0.0 must be in (0, 600] seconds" in res.stderr, res.stderr
 
 
 def test_unknown_language_is_one_clear_cli_error(tmp_path):

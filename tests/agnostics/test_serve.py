@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 import pytest
 
-from tests.programs import TMP_FLOOD
+from tests.programs import SLOW_TO_COMPILE, TMP_FLOOD
 
 PY_SUM = "a, b = map(int, input().split())\nprint(a + b)\n"
 LUA_SUM = "local a, b = io.read('n', 'n')\nprint(a + b)\n"
@@ -100,19 +100,6 @@ def test_compiled_language_reports_compile_result_and_compile_error(open_server,
     assert bad.status == RunStatus.Failed and bad.run_result is None
     assert bad.compile_result.status == "Finished" and bad.compile_result.return_code != 0
     assert "error" in bad.compile_result.stderr
-
-
-#: Valid C++ whose compile step computes for seconds (constant evaluation: about 7 s of g++ -O2).
-SLOW_TO_COMPILE = """\
-constexpr long spin() {
-  long s = 0;
-  for (long i = 0; i < 1000; ++i)
-    for (long j = 0; j < 4000; ++j) s += (i ^ j) & 7;
-  return s;
-}
-static_assert(spin() > 0);
-int main() {}
-"""
 
 
 def test_compile_timeout_is_the_compile_steps_limit(open_server, requires):
