@@ -34,12 +34,23 @@ def languages(ctx: click.Context, as_json: bool, markdown: bool, startup: bool) 
 
         if as_json and markdown:
             raise click.UsageError("choose one of --json and --markdown.")
+        runners = list(get_registry())
+        bar = None
+        if startup:  # seconds per language: say how far it is (on stderr)
+            from ag_eval.progress import Progress
+
+            bar = Progress({"start-up": len(runners)})
         rows = []
-        for r in get_registry():
-            row = language_info(r)
-            if startup:
-                row["startup_s"] = measure_startup(r)
-            rows.append(row)
+        try:
+            for r in runners:
+                row = language_info(r)
+                if startup:
+                    row["startup_s"] = measure_startup(r)
+                    bar.advance("start-up")
+                rows.append(row)
+        finally:
+            if bar is not None:
+                bar.close()
         click.echo(json.dumps(rows, indent=2, ensure_ascii=False) if as_json else markdown_table(rows), nl=as_json)
         return
     if startup:
