@@ -21,6 +21,9 @@ from ag_eval.runners import RUNNERS_PATH_ENV, get_registry
 from ag_eval.sandbox import ExecLimits, ExecResult
 
 TIME_LIMIT_S = 1.0
+#: How far ahead the moment is: the first run must start before it (the jail is started
+#: first), and the second starts a wall limit (3.4 s) after the first, so after it.
+AHEAD_S = 3.0
 
 #: Echoes stdin; before the moment UNTIL, sleeps instead (on the inputs in WAIT_ON, or all).
 WAITS_UNTIL = """\
@@ -65,7 +68,7 @@ def test_waited_out_means_the_wall_limit_with_little_cpu_time():
 
 def test_a_first_run_that_waits_is_rerun_and_the_second_run_judged(mode):
     before = stats.snapshot()["reruns"]
-    result = verify(_job(WAITS_UNTIL.format(until=time.time() + 1.5, wait_on=None), ["hello"]))
+    result = verify(_job(WAITS_UNTIL.format(until=time.time() + AHEAD_S, wait_on=None), ["hello"]))
     assert result.verdict is Verdict.PASS, result.to_dict()
     assert result.tests[0].rerun and result.to_dict()["tests"][0]["rerun"] is True
     assert stats.snapshot()["reruns"] - before == 1
@@ -74,7 +77,7 @@ def test_a_first_run_that_waits_is_rerun_and_the_second_run_judged(mode):
 @pytest.mark.parametrize("fail_fast", [False, True], ids=["all tests", "fail fast"])
 def test_a_rerun_in_the_middle_keeps_every_test_in_its_place(mode, fail_fast):
     inputs = ["a", "b", "c", "d"]
-    code = WAITS_UNTIL.format(until=time.time() + 1.5, wait_on=["b\n"])
+    code = WAITS_UNTIL.format(until=time.time() + AHEAD_S, wait_on=["b\n"])
     result = verify(_job(code, inputs), fail_fast=fail_fast)
     assert result.verdict is Verdict.PASS and result.passed == 4, result.to_dict()
     assert [t.stdout for t in result.tests] == [i + "\n" for i in inputs]
@@ -115,7 +118,7 @@ def waiting_compiler(tmp_path, monkeypatch):
 
 
 def test_a_compile_step_that_waits_is_rerun_from_the_source_alone(waiting_compiler):
-    until = int(time.time()) + 2
+    until = int(time.time()) + 3  # after the first compile starts, before the second (3 s later)
     # The first compile leaves a file behind and waits; the second must not find it.
     build = (f"[ -e stale ] && exit 3\n"
              f"if [ \"$(date +%s)\" -lt {until} ]; then touch stale; sleep 60; fi\n"
