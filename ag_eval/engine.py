@@ -97,6 +97,21 @@ def _test_result(res: ExecResult, verdict: Verdict, keep_output: bool, limits: E
                       truncated=cut_out or cut_err or res.output_exceeded or len(res.stderr) >= limits.stderr_bytes)
 
 
+def _judged_run(run: Callable[[], ExecResult], limits: ExecLimits,
+                before_rerun: Callable[[], None] | None = None) -> ExecResult:
+    """``run()``, and once more if it waited out its wall limit (:func:`ag_eval.judge.waited_out`):
+    the second run is the one judged."""
+    res = run()
+    if not waited_out(res, limits):
+        return res
+    stats.count("reruns")
+    if before_rerun is not None:
+        before_rerun()
+    res = run()
+    res.rerun = True
+    return res
+
+
 #: Tests queued ahead in a warm jail when the first failure ends the run (fail_fast):
 #: the next test runs while the host judges the last, and at most one runs in vain.
 FAIL_FAST_PIPELINE = 2
@@ -115,12 +130,8 @@ def _run_tests(sandbox, argv: list[str], cases: list, *, workdir: Path, limits: 
         return _run_tests_warm(session_holder, stdins, cases, limits=limits, judge=judge, fail_fast=fail_fast)
     results: list[tuple[ExecResult, Verdict]] = []
     for stdin, case in zip(stdins, cases):
-        res = sandbox.execute(argv, stdin=stdin, workdir=workdir, writable=False, limits=limits, env=env, mounts=mounts)
-        if waited_out(res, limits):  # the second run is judged (see waited_out)
-            stats.count("reruns")
-            res = sandbox.execute(argv, stdin=stdin, workdir=workdir, writable=False, limits=limits, env=env,
-                                  mounts=mounts)
-            res.rerun = True
+        res = _judged_run(lambda: sandbox.execute(argv, stdin=stdin, workdir=workdir, writable=False, limits=limits,
+                                                  env=env, mounts=mounts), limits)
         verdict = judge(res, case)
         results.append((res, verdict))
         if verdict is Verdict.SANDBOX_ERROR or (fail_fast and verdict is not Verdict.PASS):
@@ -249,15 +260,16 @@ def verify(job: Job | dict, *, sandbox=None, fail_fast: bool = False, keep_outpu
         argv = runner.compile_argv()
         if argv:
             climits = compile_limits(runner, job)
-            res = sandbox.execute(argv, workdir=workdir, writable=True, limits=climits, env=env, mounts=mounts)
-            if waited_out(res, climits):  # compiled again from the source alone; the second run is judged
-                stats.count("reruns")
+
+            def from_the_source_alone() -> None:  # what the first compile left must not reach the second
                 empty_folder(workdir)
                 (workdir / runner.source_file).write_bytes(code.encode("utf-8", "surrogateescape"))
-                res = sandbox.execute(argv, workdir=workdir, writable=True, limits=climits, env=env, mounts=mounts)
+
+            res = _judged_run(lambda: sandbox.execute(argv, workdir=workdir, writable=True, limits=climits, env=env,
+                                                      mounts=mounts), climits, before_rerun=from_the_source_alone)
             compile_result = CompileResult(
                 status="ok", time_s=round(res.wall_s, 4), exit_code=res.exit_code,
-                stdout=_truncate(res.stdout, 4096), stderr=_truncate(res.stderr, 4096),
+                stdout=_truncate(res.stdout, 4096), stderr=_truncate(res.stderr, 4096), rerun=res.rerun,
             )
             verdict = classify(res, climits)
             if verdict is Verdict.SANDBOX_ERROR:

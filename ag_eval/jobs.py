@@ -235,9 +235,14 @@ class CompileResult:
     exit_code: int | None = None
     stdout: str = ""
     stderr: str = ""
+    #: the first compile waited out its wall-clock limit, and this is the second (as for a test)
+    rerun: bool = False
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        d = asdict(self)
+        if not self.rerun:  # kept only when set
+            del d["rerun"]
+        return d
 
 
 @dataclass

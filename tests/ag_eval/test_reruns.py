@@ -126,4 +126,5 @@ def test_a_compile_step_that_waits_is_rerun_from_the_source_alone(waiting_compil
     result = verify({"id": "build", "language": "shbuild", "code": build,
                      "tests": [{"input": "ok\n", "output": "ok\n"}]})
     assert result.verdict is Verdict.PASS, result.to_dict()
-    assert result.compile.status == "ok" and result.compile.time_s < 3.0
+    assert result.compile.status == "ok" and result.compile.time_s < 3.0 and result.compile.rerun
+    assert result.to_dict()["compile"]["rerun"] is True
